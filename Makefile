@@ -1,0 +1,61 @@
+# psa-billing: the two commands a new user needs are `make run` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install run test lint unit integration e2e validate build bench lock clean
+
+# A virtualenv with the locked dependencies and the `psa-billing` command.
+$(STAMP): requirements.lock pyproject.toml
+	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "psa-billing needs Python 3.11 or newer (set PY=python3.x)")'
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# Start the local stack, load a demo MSP, bill last month through the real state
+# machine, print the summary and where the PDFs and emails are; stay up until Ctrl-C.
+run: $(STAMP)
+	$(BIN)/psa-billing local up --demo
+
+# Everything CI runs: lint, types, template checks, unit + integration + end-to-end tests.
+test: $(STAMP) lint
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy shared/psa_billing functions
+	$(BIN)/cfn-lint template.yaml
+
+unit: $(STAMP)
+	$(BIN)/pytest -q tests/unit
+
+integration: $(STAMP)
+	$(BIN)/pytest -q tests/integration
+
+e2e: $(STAMP)
+	$(BIN)/pytest -q tests/e2e
+
+# `sam validate --lint` (aws-sam-cli lives in its own venv under .tools/).
+validate: $(STAMP)
+	bash infra/sam/validate.sh
+
+# `sam build` for arm64 Lambda (needs a python3.13 interpreter; pyenv's is used if present).
+build: $(STAMP)
+	bash infra/sam/validate.sh --build
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_rules.py
+	$(BIN)/python bench/bench_local_run.py
+	$(BIN)/python bench/bench_render.py
+
+# Re-resolve requirements.lock after changing pyproject.toml (needs uv on PATH).
+lock:
+	uv pip compile pyproject.toml --extra local --extra dev --python-version 3.11 --no-header -o requirements.lock
+
+clean:
+	rm -rf $(VENV) .tools .aws-sam local-out .pytest_cache .mypy_cache .ruff_cache .hypothesis

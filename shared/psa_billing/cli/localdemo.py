@@ -1,0 +1,117 @@
+"""``psa-billing local up``: the local stack, optionally with a demo run, until Ctrl-C."""
+
+from __future__ import annotations
+
+import re
+import signal
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+import click
+
+from psa_billing.cli import report, target
+
+
+def up(
+    *,
+    port: int | None,
+    demo: bool,
+    customers: int,
+    seed: int,
+    out: Path,
+    exit_after_demo: bool = False,
+) -> None:
+    from psa_billing.local.stack import start_local_stack  # noqa: PLC0415
+
+    chosen = port if port is not None else int(target.local_endpoint().rsplit(":", 1)[1])
+    click.echo(f"starting the local stack on 127.0.0.1:{chosen} ...", err=True)
+    stack = start_local_stack(port=chosen)
+    try:
+        click.echo(f"local stack ready at {stack.endpoint} (all state is kept in memory)")
+        if demo:
+            run_demo(customers=customers, seed=seed, out=out)
+        if exit_after_demo:
+            return
+        click.echo("")
+        click.echo(f"Up at {stack.endpoint}. In another shell try:")
+        click.echo("  psa-billing statements list --org demo-msp")
+        click.echo("Press Ctrl-C to stop (everything is forgotten).")
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            while not stop.wait(1):
+                pass
+        except KeyboardInterrupt:
+            pass
+    finally:
+        stack.stop()
+        click.echo("local stack stopped", err=True)
+
+
+def run_demo(*, customers: int, seed: int, out: Path) -> None:
+    from psa_billing import runtime  # noqa: PLC0415
+    from psa_billing.domain.model import Period  # noqa: PLC0415
+    from psa_billing.ingest.demo import demo_document_json  # noqa: PLC0415
+    from psa_billing.logic.importing import import_document  # noqa: PLC0415
+
+    period = Period.before(datetime.now(UTC).date())
+    repo = runtime.repository()
+    doc = demo_document_json(customers, seed, period, org_id="demo-msp")
+    result = import_document(doc.encode(), repo)
+    counts = ", ".join(f"{n} {kind}" for kind, n in result.counts.items())
+    click.echo(f"imported demo organisation demo-msp: {counts}")
+    summary = report.run_and_wait(
+        repo, org_id="demo-msp", period=str(period), customers=None, wait=True
+    )
+    assert summary is not None
+    report.print_run_summary(repo, summary)
+    pdfs, mails = export_outputs(out)
+    click.echo("")
+    click.echo(f"PDFs:   {len(pdfs)} in {out / 'pdf'}/  (also in S3: s3://{_bucket()}/statements/)")
+    click.echo(f"Emails: {len(mails)} in {out / 'mail'}/  (what the local SES accepted, .eml)")
+
+
+def _bucket() -> str:
+    from psa_billing.config import get_settings  # noqa: PLC0415
+
+    return get_settings().statements_bucket
+
+
+def export_outputs(out: Path) -> tuple[list[Path], list[Path]]:
+    """Copy every statement PDF from the local S3 and every mail the local SES accepted
+    into ``out`` so they can be opened without any AWS tooling."""
+    s3 = boto3.client("s3")
+    pdf_dir, mail_dir = out / "pdf", out / "mail"
+    pdf_dir.mkdir(parents=True, exist_ok=True)
+    mail_dir.mkdir(parents=True, exist_ok=True)
+    pdfs: list[Path] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(
+        Bucket=_bucket(), Prefix="statements/"
+    ):
+        for obj in page.get("Contents", []):
+            path = pdf_dir / obj["Key"].removeprefix("statements/").replace("/", "_")
+            path.write_bytes(s3.get_object(Bucket=_bucket(), Key=obj["Key"])["Body"].read())
+            pdfs.append(path)
+    mails: list[Path] = []
+    for n, msg in enumerate(sent_messages(), start=1):
+        raw = getattr(msg, "raw_data", None)
+        if raw is None:
+            continue
+        to = next(iter(getattr(msg, "destinations", []) or ["unknown"]), "unknown")
+        path = mail_dir / f"{n:04d}-{re.sub(r'[^A-Za-z0-9@._-]', '_', str(to))}.eml"
+        path.write_text(raw, encoding="utf-8")
+        mails.append(path)
+    return pdfs, mails
+
+
+def sent_messages() -> list[Any]:
+    """What moto's SES accepted (in-process: the server runs in this process)."""
+    from moto.core import DEFAULT_ACCOUNT_ID  # noqa: PLC0415
+    from moto.ses.models import ses_backends  # noqa: PLC0415
+
+    from psa_billing.config import get_settings  # noqa: PLC0415
+
+    return list(ses_backends[DEFAULT_ACCOUNT_ID][get_settings().aws_default_region].sent_messages)

@@ -1,0 +1,253 @@
+"""The ``psa-billing`` command line."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from psa_billing.cli import target
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(f"psa-billing: {message}", err=True)
+    sys.exit(code)
+
+
+def reports_errors(fn: F) -> F:
+    """Exit 0 on success; otherwise a one-line reason on stderr and a non-zero code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from botocore.exceptions import ClientError, EndpointConnectionError  # noqa: PLC0415
+
+        from psa_billing.cli.runner import RunFailedError  # noqa: PLC0415
+        from psa_billing.domain.errors import BillingError  # noqa: PLC0415
+
+        try:
+            return fn(*args, **kwargs)
+        except EndpointConnectionError:
+            where = "AWS" if target.targets_aws() else target.local_endpoint()
+            _fail(
+                f"cannot reach {where}"
+                + ("" if target.targets_aws() else ": start it with `psa-billing local up`")
+            )
+        except (BillingError, RunFailedError) as exc:
+            _fail(str(exc))
+        except ClientError as exc:
+            err = exc.response.get("Error", {})
+            _fail(f"AWS refused: {err.get('Code', '')}: {err.get('Message', '')}")
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _connect() -> None:
+    if not target.targets_aws():
+        target.use_local_stack()
+
+
+def _repo() -> Any:
+    from psa_billing import runtime  # noqa: PLC0415
+
+    _connect()
+    return runtime.repository()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+def cli() -> None:
+    """Monthly PSA billing for MSPs: import data, run billing, inspect statements.
+
+    Every command talks to the local stack (`psa-billing local up`) unless
+    PSA_BILLING_TARGET=aws, in which case it uses your AWS configuration and the
+    deployed stack's DATA_TABLE, STATEMENTS_BUCKET and STATE_MACHINE_ARN.
+    """
+
+
+# ------------------------------------------------------------------------------- data
+
+
+@cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check the document; write nothing.")
+@reports_errors
+def import_cmd(file: Path, dry_run: bool) -> None:
+    """Load an organisation's billing data (upsert by id).
+
+    The whole document is checked first; a document with any problem is refused with
+    every problem listed, and nothing is written.
+    """
+    from psa_billing.ingest.validate import ImportRejected  # noqa: PLC0415
+    from psa_billing.logic.importing import import_document  # noqa: PLC0415
+
+    try:
+        result = import_document(file.read_bytes(), _repo(), dry_run=dry_run)
+    except ImportRejected as exc:
+        for problem in exc.problems:
+            click.echo(f"  {problem}", err=True)
+        _fail(f"{file}: refused, {len(exc.problems)} problem(s); nothing was written", 2)
+        return
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    verb = "would write" if dry_run else "wrote"
+    counts = ", ".join(f"{n} {kind}" for kind, n in result.counts.items())
+    click.echo(f"{result.org_id}: {verb} {counts}")
+
+
+@cli.command("demo-data")
+@click.option("--customers", type=click.IntRange(1, 200_000), default=25, show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--period", help="Month the time entries fall in (default: last month).")
+@click.option("--org", "org_id", default="demo-msp", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path))
+@reports_errors
+def demo_data(
+    customers: int, seed: int, period: str | None, org_id: str, output: Path | None
+) -> None:
+    """Write a realistic import document (to stdout or --output)."""
+    from psa_billing.domain.model import Period  # noqa: PLC0415
+    from psa_billing.ingest.demo import demo_document_json  # noqa: PLC0415
+
+    p = Period.parse(period) if period else Period.before(datetime.now(UTC).date())
+    text = demo_document_json(customers, seed, p, org_id=org_id)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {customers} customers for {p} to {output}", err=True)
+    else:
+        click.echo(text)
+
+
+# -------------------------------------------------------------------------------- run
+
+
+@cli.command("run")
+@click.option("--org", "org_id", required=True, help="Organisation to bill.")
+@click.option("--period", required=True, help="Month to bill, YYYY-MM.")
+@click.option("--customer", "customers", multiple=True, help="Bill only this customer.")
+@click.option("--no-wait", is_flag=True, help="Start the run and print its id.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@reports_errors
+def run_cmd(
+    org_id: str, period: str, customers: tuple[str, ...], no_wait: bool, as_json: bool
+) -> None:
+    """Bill a period through the state machine, exactly as the monthly schedule does."""
+    from psa_billing.cli import report  # noqa: PLC0415
+    from psa_billing.domain.model import Period  # noqa: PLC0415
+
+    Period.parse(period)
+    repo = _repo()
+    summary = report.run_and_wait(
+        repo, org_id=org_id, period=period, customers=list(customers) or None, wait=not no_wait
+    )
+    if summary is None:
+        return
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        report.print_run_summary(repo, summary)
+
+
+# ------------------------------------------------------------------------- statements
+
+
+@cli.group()
+def statements() -> None:
+    """List and inspect statements."""
+
+
+@statements.command("list")
+@click.option("--org", "org_id", required=True)
+@click.option("--period", help="Only this month, YYYY-MM.")
+@click.option("--json", "as_json", is_flag=True)
+@reports_errors
+def statements_list(org_id: str, period: str | None, as_json: bool) -> None:
+    """An organisation's statements, by period and customer."""
+    from psa_billing.cli import report  # noqa: PLC0415
+    from psa_billing.domain.model import Period  # noqa: PLC0415
+
+    if period:
+        Period.parse(period)
+    items = _repo().list_statements(org_id, period)
+    if as_json:
+        click.echo(json.dumps([s.public() for s in items], indent=2, ensure_ascii=False))
+    else:
+        report.print_statement_table(items)
+
+
+@statements.command("show")
+@click.argument("statement_id")
+@click.option("--json", "as_json", is_flag=True)
+@reports_errors
+def statements_show(statement_id: str, as_json: bool) -> None:
+    """One statement with its lines and totals."""
+    from psa_billing.cli import report  # noqa: PLC0415
+
+    st = _repo().get_statement(statement_id)
+    if st is None:
+        _fail(f"no statement {statement_id!r}")
+        return
+    if as_json:
+        click.echo(json.dumps(st.public(), indent=2, ensure_ascii=False))
+    else:
+        report.print_statement(st)
+
+
+# ------------------------------------------------------------------------------ local
+
+
+@cli.group()
+def local() -> None:
+    """The local stack: moto on loopback running the real handlers and state machine."""
+
+
+@local.command("up")
+@click.option("--port", type=int, help="Port (default 4599 or PSA_BILLING_LOCAL_PORT).")
+@click.option("--demo", is_flag=True, help="Load a demo organisation and bill last month.")
+@click.option("--customers", type=click.IntRange(1, 5000), default=25, show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("local-out"),
+    show_default=True,
+    help="Where copies of the PDFs and emails are written.",
+)
+@click.option("--exit-after-demo", is_flag=True, hidden=True)
+@reports_errors
+def local_up(
+    port: int | None, demo: bool, customers: int, seed: int, out: Path, exit_after_demo: bool
+) -> None:
+    """Start the local stack and keep it up until Ctrl-C (state is kept in memory)."""
+    from psa_billing.cli import localdemo  # noqa: PLC0415
+
+    localdemo.up(
+        port=port,
+        demo=demo,
+        customers=customers,
+        seed=seed,
+        out=out,
+        exit_after_demo=exit_after_demo,
+    )
+
+
+@local.command("status")
+def local_status() -> None:
+    """Exit 0 when the local stack is up and ready."""
+    from psa_billing.local.stack import is_stack_ready  # noqa: PLC0415
+
+    endpoint = target.local_endpoint()
+    if is_stack_ready(endpoint):
+        click.echo(f"ready at {endpoint}")
+        return
+    _fail(f"no local stack at {endpoint}: start it with `psa-billing local up`")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    cli()

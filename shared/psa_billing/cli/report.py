@@ -1,0 +1,166 @@
+"""What the command line prints: run progress, run summaries, statements."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from psa_billing.cli.runner import Progress, start_run, wait_for_run
+from psa_billing.config import get_settings
+from psa_billing.domain.money import Currency, format_amount
+from psa_billing.domain.statement import Statement, format_percent, format_quantity
+from psa_billing.logic.events import RunRequest
+
+
+class ProgressBar:
+    """done / failed / total on one redrawn line (only when stderr is a terminal)."""
+
+    def __init__(self, width: int = 30) -> None:
+        self.width = width
+        self.tty = sys.stderr.isatty()
+        self.last = ""
+
+    def __call__(self, p: Progress) -> None:
+        if p.total is None:
+            text = "planning the run..."
+        else:
+            filled = self.width * p.done // max(p.total, 1)
+            bar = "#" * filled + "." * (self.width - filled)
+            text = f"[{bar}] {p.done}/{p.total} done, {p.failed} failed"
+        if text != self.last and self.tty:
+            click.echo("\r" + text, nl=False, err=True)
+        self.last = text
+
+    def close(self) -> None:
+        if self.tty and self.last:
+            click.echo("", err=True)
+
+
+def run_and_wait(
+    repo: Any, *, org_id: str, period: str, customers: list[str] | None, wait: bool
+) -> dict[str, Any] | None:
+    request = RunRequest(trigger="manual", orgId=org_id, period=period, customerIds=customers)
+    arn = start_run(get_settings().state_machine_arn, request)
+    run_id = arn.rsplit(":", 1)[-1]
+    if not wait:
+        click.echo(run_id)
+        return None
+    click.echo(f"run {run_id}: billing {org_id} for {period}", err=True)
+    bar = ProgressBar()
+    try:
+        result = wait_for_run(arn, repo, on_progress=bar)
+    finally:
+        bar.close()
+    return result.summary
+
+
+def print_run_summary(repo: Any, summary: dict[str, Any]) -> None:
+    counts = summary.get("counts", {})
+    run_id = summary.get("runId", "")
+    click.echo(
+        f"run {run_id} {summary.get('status')}: {summary.get('total')} customers - "
+        f"{counts.get('billed', 0)} billed, {counts.get('already_billed', 0)} already billed, "
+        f"{counts.get('nothing_to_bill', 0)} nothing to bill, {counts.get('failed', 0)} failed"
+    )
+    outcomes = {(o.org_id, o.customer_id): o for o in repo.outcomes(run_id)}
+    statements = {}
+    for org_id in {org for org, _ in outcomes}:
+        for st in repo.list_statements(org_id, summary.get("period")):
+            statements[(st.org_id, st.customer_id)] = st
+    rows = []
+    for key in sorted(outcomes):
+        o = outcomes[key]
+        st = statements.get(key)
+        if st is not None:
+            cur = Currency.of(st.currency)
+            rows.append(
+                (
+                    o.customer_id,
+                    _clip(st.customer_name, 28),
+                    str(o.outcome),
+                    st.currency,
+                    format_amount(st.total, cur),
+                    str(len(st.lines)),
+                    str(st.status),
+                )
+            )
+        else:
+            rows.append((o.customer_id, "", str(o.outcome), "", "", "", _clip(o.error or "", 60)))
+    if rows:
+        _table(("customer", "name", "outcome", "cur", "total", "lines", "delivery"), rows)
+    for failure in summary.get("failures", []):
+        click.echo(f"failed: {failure['orgId']}/{failure['customerId']}: {failure['error']}")
+
+
+def print_statement_table(items: list[Statement]) -> None:
+    if not items:
+        click.echo("no statements")
+        return
+    rows = []
+    for st in items:
+        cur = Currency.of(st.currency)
+        rows.append(
+            (
+                st.id,
+                _clip(st.customer_name, 28),
+                str(st.period),
+                st.currency,
+                format_amount(st.subtotal, cur),
+                format_amount(st.tax, cur),
+                format_amount(st.total, cur),
+                str(st.revision),
+                str(st.status),
+            )
+        )
+    _table(("id", "customer", "period", "cur", "subtotal", "tax", "total", "rev", "status"), rows)
+
+
+def print_statement(st: Statement) -> None:
+    cur = Currency.of(st.currency)
+    click.echo(f"Statement {st.number}  ({st.id})")
+    click.echo(f"  customer  {st.customer_name} <{st.billing_email}>")
+    click.echo(f"  period    {st.period}   currency {st.currency}   revision {st.revision}")
+    click.echo(f"  status    {st.status}   created {st.created_at.isoformat(timespec='seconds')}")
+    if st.last_error:
+        click.echo(f"  error     {st.last_error}")
+    rows = [
+        (
+            ln.id,
+            _clip(ln.description, 60),
+            format_quantity(ln),
+            format_amount(ln.unit_price, cur),
+            format_amount(ln.amount, cur),
+        )
+        for ln in st.lines
+    ]
+    click.echo("")
+    _table(("line", "description", "qty", "unit price", "amount"), rows)
+    click.echo("")
+    click.echo(f"  subtotal  {format_amount(st.subtotal, cur):>14} {st.currency}")
+    click.echo(
+        f"  tax       {format_amount(st.tax, cur):>14} {st.currency}"
+        f"  ({format_percent(st.tax_percent)}%)"
+    )
+    click.echo(f"  total     {format_amount(st.total, cur):>14} {st.currency}")
+
+
+def _clip(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    numeric = {"total", "subtotal", "tax", "amount", "unit price", "qty", "lines", "rev"}
+
+    def fmt(cells: tuple[str, ...]) -> str:
+        return "  ".join(
+            c.rjust(w) if h in numeric else c.ljust(w)
+            for c, w, h in zip(cells, widths, header, strict=True)
+        ).rstrip()
+
+    click.echo(fmt(header))
+    click.echo("  ".join("-" * w for w in widths))
+    for r in rows:
+        click.echo(fmt(r))

@@ -1,0 +1,97 @@
+"""The single-table key design (docs/data-model.md has the access-pattern table).
+
+Every key is built here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import zlib
+from datetime import date
+
+# Statements of one organisation are spread over this many GSI2 partitions so a
+# 100,000-customer run does not write every statement to one hot partition.
+STATEMENT_SHARDS = 8
+
+# Sort keys in the customer view (GSI1). Ids only use [A-Za-z0-9._-], all below "~".
+CUSTOMER_SK = "A#CUSTOMER"
+REF_FIRST = "A#"
+REF_LAST = "R#~"
+HIGH = "~"
+
+
+def org_pk(org_id: str) -> str:
+    return f"ORG#{org_id}"
+
+
+ORGS_PK = "ORGS"
+
+
+def org_sk(org_id: str) -> str:
+    return f"ORG#{org_id}"
+
+
+def customer_sk(customer_id: str) -> str:
+    return f"CUST#{customer_id}"
+
+
+def customer_view_pk(org_id: str, customer_id: str) -> str:
+    return f"ORG#{org_id}#CUST#{customer_id}"
+
+
+def record_pk(org_id: str, kind: str, record_id: str) -> str:
+    """Devices, tickets, projects, contracts and time entries are keyed by their own id
+    (upsert by id), and reach their customer through GSI1."""
+    return f"ORG#{org_id}#{kind}#{record_id}"
+
+
+RECORD_SK = "#"
+
+
+def ref_sk(kind: str, record_id: str) -> str:
+    return f"R#{kind}#{record_id}"
+
+
+def entry_sk(day: date | str, entry_id: str) -> str:
+    return f"T#{day}#{entry_id}"
+
+
+def entries_between(first: date, last: date) -> tuple[str, str]:
+    return f"T#{first.isoformat()}", f"T#{last.isoformat()}#{HIGH}"
+
+
+def statement_pk(statement_id: str) -> str:
+    return f"STMT#{statement_id}"
+
+
+STATEMENT_SK = "#STMT"
+
+
+def adjustment_sk(number: int) -> str:
+    return f"ADJ#{number:05d}"
+
+
+def statement_view_sk(period: str) -> str:
+    return f"S#{period}"
+
+
+def statement_shard(customer_id: str) -> int:
+    return zlib.crc32(customer_id.encode()) % STATEMENT_SHARDS
+
+
+def org_statements_pk(org_id: str, shard: int) -> str:
+    return f"ORG#{org_id}#STMTS#{shard}"
+
+
+def org_statements_sk(period: str, customer_id: str) -> str:
+    return f"{period}#{customer_id}"
+
+
+def run_pk(run_id: str) -> str:
+    return f"RUN#{run_id}"
+
+
+RUN_SK = "#RUN"
+
+
+def outcome_sk(org_id: str, customer_id: str) -> str:
+    return f"OUT#{org_id}#{customer_id}"

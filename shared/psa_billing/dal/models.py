@@ -1,0 +1,178 @@
+"""pynamodb models of the single data table. Only the dal package imports pynamodb.
+
+Money and dates are strings (STYLE.md 2: NumberAttribute hands back floats).
+The table itself is declared in template.yaml; ``bind`` points the models at it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    BinaryAttribute,
+    BooleanAttribute,
+    DiscriminatorAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+
+class CustomerViewIndex(GlobalSecondaryIndex["Item"]):
+    """GSI1: everything about one customer, sorted so that a period is two Queries."""
+
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class OrgStatementsIndex(GlobalSecondaryIndex["Item"]):
+    """GSI2: an organisation's statements by period, spread over a few shards."""
+
+    class Meta:
+        index_name = "gsi2"
+        projection = AllProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True)
+    gsi2sk = UnicodeAttribute(range_key=True)
+
+
+class Item(Model):
+    class Meta:
+        table_name = "psa-billing-local-data"
+        region = "us-east-1"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = DiscriminatorAttribute()
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    gsi2pk = UnicodeAttribute(null=True)
+    gsi2sk = UnicodeAttribute(null=True)
+    org_id = UnicodeAttribute()
+
+    customer_view = CustomerViewIndex()
+    org_statements = OrgStatementsIndex()
+
+
+class OrgItem(Item, discriminator="org"):
+    name = UnicodeAttribute(default="")
+    address = UnicodeAttribute(default="")  # lines joined by "\n"
+    email = UnicodeAttribute(default="")
+    updated_at = UnicodeAttribute()
+
+
+class CustomerItem(Item, discriminator="customer"):
+    customer_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    per_device_rate = UnicodeAttribute()
+    default_hourly_rate = UnicodeAttribute()
+    tax_percent = UnicodeAttribute()
+    currency = UnicodeAttribute()
+    auto_send = BooleanAttribute()
+    billing_email = UnicodeAttribute()
+
+
+class DeviceItem(Item, discriminator="device"):
+    record_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    name = UnicodeAttribute(default="")
+    linked_on = UnicodeAttribute()
+    unlinked_on = UnicodeAttribute(null=True)
+
+
+class TicketItem(Item, discriminator="ticket"):
+    record_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    subject = UnicodeAttribute()
+    number = UnicodeAttribute(null=True)
+
+
+class ProjectItem(Item, discriminator="project"):
+    record_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    code = UnicodeAttribute()
+    name = UnicodeAttribute()
+    billable = BooleanAttribute()
+    hourly_rate = UnicodeAttribute(null=True)
+
+
+class ContractItem(Item, discriminator="contract"):
+    record_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    included_hours = UnicodeAttribute()
+    overage_hourly_rate = UnicodeAttribute(null=True)
+    start_date = UnicodeAttribute()
+    end_date = UnicodeAttribute(null=True)
+
+
+class TimeEntryItem(Item, discriminator="entry"):
+    record_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    date = UnicodeAttribute()
+    minutes = NumberAttribute()
+    billable = BooleanAttribute()
+    ticket_id = UnicodeAttribute(null=True)
+    project_id = UnicodeAttribute(null=True)
+    description = UnicodeAttribute(default="")
+    user_id = UnicodeAttribute(default="")
+
+
+class StatementItem(Item, discriminator="statement"):
+    statement_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    customer_name = UnicodeAttribute()
+    period = UnicodeAttribute()
+    currency = UnicodeAttribute()
+    status = UnicodeAttribute()
+    revision = NumberAttribute(default=0)
+    lines = UnicodeAttribute()  # JSON, immutable once written
+    subtotal = UnicodeAttribute()
+    tax_percent = UnicodeAttribute()
+    tax = UnicodeAttribute()
+    total = UnicodeAttribute()
+    auto_send = BooleanAttribute()
+    billing_email = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    run_id = UnicodeAttribute()
+    inputs = BinaryAttribute(legacy_encoding=False)  # gzip JSON of StatementInputs
+    send_attempts = NumberAttribute(default=0)
+    last_error = UnicodeAttribute(null=True)
+    sent_revision = NumberAttribute(null=True)
+    sent_at = UnicodeAttribute(null=True)
+    claimed_revision = NumberAttribute(null=True)
+
+
+class RunItem(Item, discriminator="run"):
+    run_id = UnicodeAttribute()
+    period = UnicodeAttribute()
+    org_ids = UnicodeAttribute(default="")  # comma separated; "" = every organisation
+    status = UnicodeAttribute()
+    total = NumberAttribute(default=0)
+    started_at = UnicodeAttribute()
+    finished_at = UnicodeAttribute(null=True)
+    counts = UnicodeAttribute(null=True)  # JSON
+    error = UnicodeAttribute(null=True)
+
+
+class OutcomeItem(Item, discriminator="outcome"):
+    run_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    outcome = UnicodeAttribute()
+    statement_id = UnicodeAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    at = UnicodeAttribute()
+
+
+def bind(table_name: str, region: str) -> None:
+    """Point every model at the deployment's table (read from settings once)."""
+    meta: Any = Item.Meta
+    if meta.table_name != table_name or meta.region != region:
+        meta.table_name = table_name
+        meta.region = region
+        Item._connection = None

@@ -1,0 +1,364 @@
+"""DynamoDB adapter (pynamodb): the only door to the data table.
+
+Every read is by key: GetItem or Query on the table or a GSI, never a Scan.
+docs/data-model.md lists the access patterns and the requests each costs.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from psa_billing.dal import keys
+from psa_billing.dal.models import (
+    ContractItem,
+    CustomerItem,
+    DeviceItem,
+    Item,
+    OrgItem,
+    OutcomeItem,
+    ProjectItem,
+    RunItem,
+    StatementItem,
+    TicketItem,
+    TimeEntryItem,
+    bind,
+)
+from psa_billing.dal.serde import (
+    contract_from,
+    customer_from,
+    dec,
+    device_from,
+    entry_from,
+    inputs_to_blob,
+    lines_to_json,
+    project_from,
+    statement_from,
+    ticket_from,
+)
+from psa_billing.domain.model import (
+    Contract,
+    Customer,
+    CustomerPeriodData,
+    Device,
+    Period,
+    Project,
+    Ticket,
+    TimeEntry,
+)
+from psa_billing.domain.org import Organisation
+from psa_billing.domain.run import CustomerOutcome, Outcome, Run, RunStatus
+from psa_billing.domain.statement import Statement, StatementStatus
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _is_condition_failure(exc: Exception) -> bool:
+    cause = getattr(exc, "cause_response_code", None)
+    if cause == "ConditionalCheckFailedException":
+        return True
+    if isinstance(exc, TransactWriteError):
+        return any(
+            r is not None and r.code == "ConditionalCheckFailed" for r in exc.cancellation_reasons
+        )
+    return False
+
+
+class DynamoRepository:
+    def __init__(self, table_name: str, region: str) -> None:
+        bind(table_name, region)
+        self._region = region
+
+    # -- organisations and customers ------------------------------------------------
+
+    def get_org(self, org_id: str) -> Organisation | None:
+        try:
+            item = OrgItem.get(keys.ORGS_PK, keys.org_sk(org_id))
+        except DoesNotExist:
+            return None
+        return Organisation(
+            id=item.org_id,
+            name=item.name,
+            address_lines=tuple(x for x in item.address.split("\n") if x),
+            email=item.email,
+        )
+
+    def list_org_ids(self) -> list[str]:
+        return [i.org_id for i in OrgItem.query(keys.ORGS_PK, OrgItem.sk.startswith("ORG#"))]
+
+    def iter_customer_ids(self, org_id: str) -> Iterator[str]:
+        for item in CustomerItem.query(
+            keys.org_pk(org_id),
+            CustomerItem.sk.startswith("CUST#"),
+            attributes_to_get=["customer_id", "kind"],
+        ):
+            yield item.customer_id
+
+    def load_customer_period(
+        self, org_id: str, customer_id: str, period: Period
+    ) -> CustomerPeriodData | None:
+        """Two Queries on GSI1, whatever the table size: the customer with its devices,
+        tickets, projects and contracts; then the time entries dated in the period."""
+        view = keys.customer_view_pk(org_id, customer_id)
+        customer: Customer | None = None
+        devices: list[Device] = []
+        tickets: list[Ticket] = []
+        projects: list[Project] = []
+        contracts: list[Contract] = []
+        for item in Item.customer_view.query(
+            view, Item.gsi1sk.between(keys.REF_FIRST, keys.REF_LAST)
+        ):
+            if isinstance(item, CustomerItem):
+                customer = customer_from(item)
+            elif isinstance(item, DeviceItem):
+                devices.append(device_from(item))
+            elif isinstance(item, TicketItem):
+                tickets.append(ticket_from(item))
+            elif isinstance(item, ProjectItem):
+                projects.append(project_from(item))
+            elif isinstance(item, ContractItem):
+                contracts.append(contract_from(item))
+        if customer is None:
+            return None
+        low, high = keys.entries_between(period.first_day, period.last_day)
+        entries: list[TimeEntry] = [
+            entry_from(item)
+            for item in TimeEntryItem.customer_view.query(view, Item.gsi1sk.between(low, high))
+            if isinstance(item, TimeEntryItem)
+        ]
+        return CustomerPeriodData(
+            customer=customer,
+            devices=tuple(devices),
+            tickets=tuple(tickets),
+            projects=tuple(projects),
+            contracts=tuple(contracts),
+            entries=tuple(entries),
+        )
+
+    # -- statements -------------------------------------------------------------------
+
+    def _statement_item(self, st: Statement) -> StatementItem:
+        assert st.inputs is not None, "a new statement records its inputs"
+        period = str(st.period)
+        shard = keys.statement_shard(st.customer_id)
+        return StatementItem(
+            pk=keys.statement_pk(st.id),
+            sk=keys.STATEMENT_SK,
+            org_id=st.org_id,
+            gsi1pk=keys.customer_view_pk(st.org_id, st.customer_id),
+            gsi1sk=keys.statement_view_sk(period),
+            gsi2pk=keys.org_statements_pk(st.org_id, shard),
+            gsi2sk=keys.org_statements_sk(period, st.customer_id),
+            statement_id=st.id,
+            customer_id=st.customer_id,
+            customer_name=st.customer_name,
+            period=period,
+            currency=st.currency,
+            status=str(st.status),
+            revision=st.revision,
+            lines=lines_to_json(st.lines),
+            subtotal=dec(st.subtotal),
+            tax_percent=dec(st.tax_percent),
+            tax=dec(st.tax),
+            total=dec(st.total),
+            auto_send=st.auto_send,
+            billing_email=st.billing_email,
+            created_at=st.created_at.isoformat(),
+            run_id=st.run_id,
+            inputs=inputs_to_blob(st.inputs),
+            send_attempts=0,
+        )
+
+    def _outcome_item(self, o: CustomerOutcome) -> OutcomeItem:
+        return OutcomeItem(
+            pk=keys.run_pk(o.run_id),
+            sk=keys.outcome_sk(o.org_id, o.customer_id),
+            org_id=o.org_id,
+            run_id=o.run_id,
+            customer_id=o.customer_id,
+            outcome=str(o.outcome),
+            statement_id=o.statement_id,
+            error=o.error,
+            at=_now(),
+        )
+
+    def create_statement(self, st: Statement, outcome: CustomerOutcome) -> bool:
+        """One TransactWriteItems: the statement, only if none exists for (org, customer,
+        period), together with the run's record of it. False when already billed."""
+        try:
+            with TransactWrite(connection=Connection(region=self._region)) as tx:
+                tx.save(self._statement_item(st), condition=StatementItem.pk.does_not_exist())
+                tx.save(self._outcome_item(outcome))
+        except TransactWriteError as exc:
+            if _is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+    def record_outcome(self, outcome: CustomerOutcome) -> None:
+        self._outcome_item(outcome).save()
+
+    def get_statement(self, statement_id: str, *, with_inputs: bool = False) -> Statement | None:
+        try:
+            item = StatementItem.get(
+                keys.statement_pk(statement_id), keys.STATEMENT_SK, consistent_read=True
+            )
+        except DoesNotExist:
+            return None
+        return statement_from(item, with_inputs=with_inputs)
+
+    def _statement_items(self, org_id: str, period: str | None) -> Iterator[StatementItem]:
+        """All of an organisation's statements (of one period), in (period, customer) order:
+        one Query per shard, merged."""
+        streams = []
+        for shard in range(keys.STATEMENT_SHARDS):
+            pk = keys.org_statements_pk(org_id, shard)
+            cond = Item.gsi2sk.startswith(f"{period}#") if period else None
+            streams.append(
+                (
+                    (item.gsi2sk or "", n, item)
+                    for n, item in enumerate(Item.org_statements.query(pk, cond))
+                    if isinstance(item, StatementItem)
+                )
+            )
+        for _, _, item in heapq.merge(*streams):
+            yield item
+
+    def list_statements(self, org_id: str, period: str | None = None) -> list[Statement]:
+        return [statement_from(i) for i in self._statement_items(org_id, period)]
+
+    def billed_customer_ids(self, org_id: str, period: str) -> set[str]:
+        return {i.customer_id for i in self._statement_items(org_id, period)}
+
+    # -- delivery state -----------------------------------------------------------------
+
+    def claim_for_sending(self, statement_id: str, revision: int) -> Statement | None:
+        """Conditional update: only one sender gets a revision, and a revision already
+        sent is not sent again by accident. Returns the claimed statement, or None."""
+        item = StatementItem(pk=keys.statement_pk(statement_id), sk=keys.STATEMENT_SK)
+        sendable = [
+            str(StatementStatus.READY_TO_SEND),
+            str(StatementStatus.PENDING_REVIEW),
+            str(StatementStatus.SEND_FAILED),
+        ]
+        try:
+            item.update(
+                actions=[
+                    StatementItem.status.set(str(StatementStatus.SENDING)),
+                    StatementItem.claimed_revision.set(revision),
+                    StatementItem.send_attempts.add(1),
+                ],
+                condition=(
+                    StatementItem.pk.exists()
+                    & (StatementItem.revision == revision)
+                    & StatementItem.status.is_in(*sendable)
+                ),
+            )
+        except UpdateError as exc:
+            if _is_condition_failure(exc):
+                return None
+            raise
+        return statement_from(item)
+
+    def mark_sent(self, statement_id: str, revision: int) -> None:
+        item = StatementItem(pk=keys.statement_pk(statement_id), sk=keys.STATEMENT_SK)
+        item.update(
+            actions=[
+                StatementItem.status.set(str(StatementStatus.SENT)),
+                StatementItem.sent_revision.set(revision),
+                StatementItem.sent_at.set(_now()),
+                StatementItem.last_error.remove(),
+            ],
+            condition=StatementItem.claimed_revision == revision,
+        )
+
+    def mark_send_failed(self, statement_id: str, revision: int, error: str) -> None:
+        item = StatementItem(pk=keys.statement_pk(statement_id), sk=keys.STATEMENT_SK)
+        item.update(
+            actions=[
+                StatementItem.status.set(str(StatementStatus.SEND_FAILED)),
+                StatementItem.last_error.set(error[:1000]),
+            ],
+            condition=StatementItem.claimed_revision == revision,
+        )
+
+    # -- runs ---------------------------------------------------------------------------
+
+    def start_run(self, run: Run) -> None:
+        """Idempotent: a retried plan step finds its run already there."""
+        item = RunItem(
+            pk=keys.run_pk(run.run_id),
+            sk=keys.RUN_SK,
+            org_id=",".join(run.org_ids),
+            run_id=run.run_id,
+            period=run.period,
+            org_ids=",".join(run.org_ids),
+            status=str(run.status),
+            total=run.total,
+            started_at=run.started_at,
+        )
+        try:
+            item.save(condition=RunItem.pk.does_not_exist())
+        except PutError as exc:
+            if not _is_condition_failure(exc):
+                raise
+
+    def get_run(self, run_id: str) -> Run | None:
+        try:
+            item = RunItem.get(keys.run_pk(run_id), keys.RUN_SK, consistent_read=True)
+        except DoesNotExist:
+            return None
+        return Run(
+            run_id=item.run_id,
+            period=item.period,
+            org_ids=tuple(x for x in item.org_ids.split(",") if x),
+            status=RunStatus(item.status),
+            total=int(item.total),
+            started_at=item.started_at,
+            finished_at=item.finished_at,
+            counts=json.loads(item.counts) if item.counts else {},
+            error=item.error,
+        )
+
+    def outcomes(self, run_id: str) -> Iterator[CustomerOutcome]:
+        for item in OutcomeItem.query(keys.run_pk(run_id), OutcomeItem.sk.startswith("OUT#")):
+            yield CustomerOutcome(
+                run_id=item.run_id,
+                org_id=item.org_id,
+                customer_id=item.customer_id,
+                outcome=Outcome(item.outcome),
+                statement_id=item.statement_id,
+                error=item.error,
+            )
+
+    def finish_run(
+        self, run_id: str, status: RunStatus, counts: dict[str, int], error: str | None
+    ) -> None:
+        item = RunItem(pk=keys.run_pk(run_id), sk=keys.RUN_SK)
+        actions = [
+            RunItem.status.set(str(status)),
+            RunItem.finished_at.set(_now()),
+            RunItem.counts.set(json.dumps(counts, sort_keys=True)),
+        ]
+        if error:
+            actions.append(RunItem.error.set(error[:2000]))
+        item.update(actions=actions)
+
+    # -- import -------------------------------------------------------------------------
+
+    def write_items(self, items: Iterable[Item]) -> int:
+        """BatchWriteItem, 25 at a time; unprocessed items are retried by pynamodb."""
+        n = 0
+        with Item.batch_write() as batch:
+            for item in items:
+                batch.save(item)
+                n += 1
+        return n

@@ -1,0 +1,155 @@
+"""A statement as stored: the computed draft plus identity, delivery state and revision.
+
+billing-rules.md "Once billed, billed once": one statement per (org, customer, period),
+so its id is derived from those three and a second one cannot be created.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from psa_billing.domain.model import Line, LineKind, Period, StatementDraft, StatementInputs
+from psa_billing.domain.money import Currency, format_amount
+
+
+class StatementStatus(StrEnum):
+    PENDING_REVIEW = "pending_review"  # autoSend off: waits for someone to send it
+    READY_TO_SEND = "ready_to_send"  # autoSend on: the run sends it right after rendering
+    SENDING = "sending"  # claimed by one sender; nobody else may send this revision
+    SENT = "sent"
+    SEND_FAILED = "send_failed"  # kept, with the error; can be sent again
+
+
+def initial_status(*, auto_send: bool) -> StatementStatus:
+    """billing-rules.md "Delivery": autoSend statements go out at once, the rest wait."""
+    return StatementStatus.READY_TO_SEND if auto_send else StatementStatus.PENDING_REVIEW
+
+
+def statement_id(org_id: str, customer_id: str, period: Period | str) -> str:
+    """Ids never contain ':' (import schema), so the parts stay unambiguous."""
+    return f"{org_id}:{customer_id}:{period}"
+
+
+def statement_number(customer_id: str, period: Period | str) -> str:
+    return f"{customer_id}-{period}"
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    id: str
+    org_id: str
+    customer_id: str
+    customer_name: str
+    period: Period
+    currency: str
+    status: StatementStatus
+    revision: int
+    lines: tuple[Line, ...]
+    subtotal: Decimal
+    tax_percent: Decimal
+    tax: Decimal
+    total: Decimal
+    auto_send: bool
+    billing_email: str
+    created_at: datetime
+    run_id: str
+    inputs: StatementInputs | None = None
+    send_attempts: int = 0
+    last_error: str | None = None
+    sent_revision: int | None = None
+    sent_at: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def number(self) -> str:
+        return statement_number(self.customer_id, self.period)
+
+    @classmethod
+    def from_draft(
+        cls, draft: StatementDraft, *, org_id: str, run_id: str, created_at: datetime
+    ) -> Statement:
+        settings = draft.inputs.settings
+        return cls(
+            id=statement_id(org_id, draft.customer_id, draft.period),
+            org_id=org_id,
+            customer_id=draft.customer_id,
+            customer_name=draft.customer_name,
+            period=draft.period,
+            currency=draft.currency,
+            status=(
+                StatementStatus.READY_TO_SEND
+                if settings.auto_send
+                else StatementStatus.PENDING_REVIEW
+            ),
+            revision=0,
+            lines=draft.lines,
+            subtotal=draft.subtotal,
+            tax_percent=draft.tax_percent,
+            tax=draft.tax,
+            total=draft.total,
+            auto_send=settings.auto_send,
+            billing_email=settings.billing_email,
+            created_at=created_at,
+            run_id=run_id,
+            inputs=draft.inputs,
+        )
+
+    def public(self) -> dict[str, Any]:
+        """The statement as the API and `--json` show it: money as strings with exactly
+        the currency's digits (billing-rules.md "Money")."""
+        cur = Currency.of(self.currency)
+        return {
+            "id": self.id,
+            "number": self.number,
+            "orgId": self.org_id,
+            "customerId": self.customer_id,
+            "customerName": self.customer_name,
+            "period": str(self.period),
+            "currency": self.currency,
+            "status": str(self.status),
+            "revision": self.revision,
+            "autoSend": self.auto_send,
+            "billingEmail": self.billing_email,
+            "createdAt": self.created_at.isoformat(),
+            "runId": self.run_id,
+            "lines": [line_public(line, cur) for line in self.lines],
+            "subtotal": format_amount(self.subtotal, cur),
+            "taxPercent": format_percent(self.tax_percent),
+            "tax": format_amount(self.tax, cur),
+            "total": format_amount(self.total, cur),
+            "sendAttempts": self.send_attempts,
+            "lastError": self.last_error,
+            "sentRevision": self.sent_revision,
+        }
+
+
+def format_percent(value: Decimal) -> str:
+    """20 -> "20", 7.50 -> "7.5" (a percentage is not money: no fixed digits)."""
+    text = f"{value.normalize():f}"
+    return text
+
+
+def format_quantity(line: Line) -> str:
+    if line.kind is LineKind.DEVICES:
+        return f"{line.quantity:.0f}"
+    return f"{line.quantity:.2f}"
+
+
+def line_public(line: Line, cur: Currency) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": line.id,
+        "kind": str(line.kind),
+        "description": line.description,
+        "quantity": format_quantity(line),
+        "unitPrice": format_amount(line.unit_price, cur),
+        "amount": format_amount(line.amount, cur),
+    }
+    if line.minutes is not None:
+        out["minutes"] = f"{line.minutes.normalize():f}"
+    if line.ref is not None:
+        out["ref"] = line.ref
+    return out

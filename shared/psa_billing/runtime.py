@@ -1,0 +1,34 @@
+"""Wiring for the Lambda handlers and the CLI: the AWS adapters, built lazily once.
+
+Nothing here runs at import time; the first call reads the settings.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import lru_cache
+
+from psa_billing.config import get_settings
+from psa_billing.dal.objects import ObjectStore
+from psa_billing.dal.repository import DynamoRepository
+from psa_billing.logic.orgs import OrgCache
+
+
+@lru_cache(maxsize=1)
+def repository() -> DynamoRepository:
+    s = get_settings()
+    return DynamoRepository(s.data_table, s.aws_default_region)
+
+
+@lru_cache(maxsize=1)
+def object_store() -> ObjectStore:
+    return ObjectStore(get_settings().statements_bucket)
+
+
+@lru_cache(maxsize=1)
+def org_cache() -> OrgCache:
+    return OrgCache(repository().get_org, ttl_seconds=get_settings().org_cache_seconds)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
