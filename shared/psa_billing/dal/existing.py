@@ -33,11 +33,17 @@ class DynamoExisting:
     def __init__(self, org_id: str) -> None:
         self.org_id = org_id
 
-    def customers(self, ids: Set[str]) -> Set[str]:
+    def _customer_items(self, ids: Set[str]) -> list[CustomerItem]:
         found = _batch_get(
             CustomerItem, ((keys.org_pk(self.org_id), keys.customer_sk(i)) for i in ids)
         )
-        return {i.customer_id for i in found if isinstance(i, CustomerItem)}
+        return [i for i in found if isinstance(i, CustomerItem)]
+
+    def customers(self, ids: Set[str]) -> Set[str]:
+        return {i.customer_id for i in self._customer_items(ids)}
+
+    def currencies(self, customer_ids: Set[str]) -> Mapping[str, str]:
+        return {i.customer_id: i.currency for i in self._customer_items(customer_ids)}
 
     def _owners(self, model: Any, kind: str, ids: Set[str]) -> Mapping[str, str]:
         found = _batch_get(

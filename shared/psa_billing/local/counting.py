@@ -1,0 +1,81 @@
+"""Count the AWS requests the Lambda handlers make, per service and operation, with
+botocore event hooks (``before-call`` on every client created after ``install``).
+
+Used by the request-count benchmark and tests: calls made by moto's Step Functions
+engine itself (invoking the functions, reading the manifest) are the fan-out and are
+counted apart, by telling whether the call happens inside a handler invocation.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections import Counter
+from typing import Any
+
+import botocore.client
+
+from psa_billing.local import hook
+
+_state = threading.local()
+
+
+class RequestCounter:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.in_handlers: Counter[tuple[str, str]] = Counter()
+        self.outside: Counter[tuple[str, str]] = Counter()
+
+    def record(self, service: str, operation: str) -> None:
+        key = (service, operation)
+        with self._lock:
+            if getattr(_state, "handler", None):
+                self.in_handlers[key] += 1
+            else:
+                self.outside[key] += 1
+
+    def snapshot(self) -> tuple[Counter[tuple[str, str]], Counter[tuple[str, str]]]:
+        with self._lock:
+            return Counter(self.in_handlers), Counter(self.outside)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.in_handlers.clear()
+            self.outside.clear()
+
+
+_counter: RequestCounter | None = None
+_original_create_client = botocore.client.ClientCreator.create_client
+_original_run_handler = hook.run_handler
+
+
+def install() -> RequestCounter:
+    """Idempotent. Clients created before this call are not counted."""
+    global _counter  # noqa: PLW0603 - one process-wide counter
+    if _counter is not None:
+        return _counter
+    counter = RequestCounter()
+
+    @functools.wraps(_original_create_client)
+    def create_client(self: Any, *args: Any, **kwargs: Any) -> Any:
+        client = _original_create_client(self, *args, **kwargs)
+        service = client.meta.service_model.service_name
+
+        def before_call(model: Any, **_: Any) -> None:
+            counter.record(service, model.name)
+
+        client.meta.events.register("before-call", before_call)
+        return client
+
+    @functools.wraps(_original_run_handler)
+    def run_handler(dotted_path: str, event: Any, context: Any) -> Any:
+        _state.handler = dotted_path
+        try:
+            return _original_run_handler(dotted_path, event, context)
+        finally:
+            _state.handler = None
+
+    botocore.client.ClientCreator.create_client = create_client  # type: ignore[method-assign]
+    hook.run_handler = run_handler
+    _counter = counter
+    return counter

@@ -1,0 +1,146 @@
+"""The whole monthly run through the real state machine on the local stack:
+import -> run -> statements in DynamoDB, PDFs in S3, mails in SES."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from psa_billing.cli.runner import wait_for_run
+from psa_billing.config import get_settings
+from psa_billing.dal import keys
+from psa_billing.dal.models import CustomerItem
+from psa_billing.domain.model import Period
+from psa_billing.domain.statement import Statement, StatementStatus
+from psa_billing.logic.delivery import statement_pdf_key
+from tests.support import bill, expected_drafts, load_demo, mails, start
+
+PERIOD = Period(2026, 10)
+pytestmark = pytest.mark.e2e
+
+
+def _comparable(st: Statement) -> dict[str, Any]:
+    doc = st.public()
+    for volatile in (
+        "id",
+        "orgId",
+        "createdAt",
+        "runId",
+        "status",
+        "sendAttempts",
+        "lastError",
+        "sentRevision",
+        "number",
+    ):
+        doc.pop(volatile, None)
+    return doc
+
+
+def test_run_bills_every_customer_exactly_as_the_rules_say(repo: Any, org_id: str) -> None:
+    doc = load_demo(repo, org_id, customers=12, seed=3, period=PERIOD)
+    expected = expected_drafts(doc, PERIOD)
+    mails_before = len(mails())
+
+    result = bill(repo, org_id, PERIOD)
+
+    billed = {c for c, d in expected.items() if d is not None}
+    counts = result.summary["counts"]
+    assert result.summary["status"] == "succeeded"
+    assert counts["billed"] == len(billed)
+    assert counts["nothing_to_bill"] == len(expected) - len(billed)
+    assert counts["failed"] == 0
+    stored = {s.customer_id: s for s in repo.list_statements(org_id, str(PERIOD))}
+    assert set(stored) == billed
+    s3 = boto3.client("s3")
+    for customer_id in billed:
+        st = stored[customer_id]
+        draft = expected[customer_id]
+        assert draft is not None
+        want = Statement.from_draft(draft, org_id=org_id, run_id="x", created_at=st.created_at)
+        assert _comparable(st) == _comparable(want)
+        pdf = s3.get_object(Bucket=get_settings().statements_bucket, Key=statement_pdf_key(st))
+        assert pdf["Body"].read().startswith(b"%PDF")
+        assert st.status is (
+            StatementStatus.SENT if st.auto_send else StatementStatus.PENDING_REVIEW
+        )
+        assert repo.get_statement(st.id, with_inputs=True).inputs == draft.inputs
+
+    new_mail = mails()[mails_before:]
+    auto = sorted(stored[c].billing_email for c in billed if stored[c].auto_send)
+    assert sorted(m["To"] for m in new_mail) == auto
+    for m in new_mail:
+        assert m["Subject"].startswith("Your October 2026 statement from")
+        attachments = [p for p in m.walk() if p.get_content_type() == "application/pdf"]
+        assert len(attachments) == 1
+        assert attachments[0].get_payload(decode=True).startswith(b"%PDF")
+
+
+def test_running_a_period_again_bills_nothing_twice(repo: Any, org_id: str) -> None:
+    load_demo(repo, org_id, customers=6, seed=5, period=PERIOD)
+    first = bill(repo, org_id, PERIOD)
+    before = {s.id: s for s in repo.list_statements(org_id, str(PERIOD))}
+    mails_before = len(mails())
+
+    second = bill(repo, org_id, PERIOD)
+
+    assert second.summary["counts"]["billed"] == 0
+    assert second.summary["counts"]["already_billed"] == first.summary["counts"]["billed"]
+    after = {s.id: s for s in repo.list_statements(org_id, str(PERIOD))}
+    assert after.keys() == before.keys()
+    assert all(after[k].revision == before[k].revision for k in after)
+    assert len(mails()) == mails_before
+
+
+def test_two_concurrent_runs_create_one_statement_per_customer(repo: Any, org_id: str) -> None:
+    doc = load_demo(repo, org_id, customers=10, seed=11, period=PERIOD)
+    expected = {c for c, d in expected_drafts(doc, PERIOD).items() if d is not None}
+    mails_before = len(mails())
+
+    arns = [start(org_id, PERIOD), start(org_id, PERIOD)]
+    results = [wait_for_run(arn, repo, poll_seconds=0.2) for arn in arns]
+
+    billed = sum(r.summary["counts"]["billed"] for r in results)
+    already = sum(r.summary["counts"]["already_billed"] for r in results)
+    assert billed == len(expected)
+    assert already == len(expected)
+    statements = repo.list_statements(org_id, str(PERIOD))
+    assert sorted(s.customer_id for s in statements) == sorted(expected)
+    entry_ids = [
+        u.entry_id
+        for s in statements
+        for u in repo.get_statement(s.id, with_inputs=True).inputs.entries
+        if u.billed_minutes > 0
+    ]
+    assert len(entry_ids) == len(set(entry_ids)), "a time entry was billed twice"
+    auto_send = sum(1 for s in statements if s.auto_send)
+    assert len(mails()) - mails_before == auto_send
+
+
+def test_rerun_after_a_failure_bills_just_the_failed_customer(repo: Any, org_id: str) -> None:
+    doc = load_demo(repo, org_id, customers=6, seed=2, period=PERIOD)
+    expected = expected_drafts(doc, PERIOD)
+    victim = next(c for c, d in expected.items() if d is not None)
+    item = CustomerItem.get(keys.org_pk(org_id), keys.customer_sk(victim))
+    good_currency = item.currency
+    item.update(actions=[CustomerItem.currency.set("XXX")])  # data broken behind the import's back
+
+    first = bill(repo, org_id, PERIOD)
+
+    assert first.summary["status"] == "succeeded_with_failures"
+    assert first.summary["counts"]["failed"] == 1
+    failure = first.summary["failures"][0]
+    assert failure["customerId"] == victim
+    assert "UnknownCurrencyError" in failure["error"] and "XXX" in failure["error"]
+    assert victim not in {s.customer_id for s in repo.list_statements(org_id, str(PERIOD))}
+
+    item.update(actions=[CustomerItem.currency.set(good_currency)])
+    second = bill(repo, org_id, PERIOD)
+
+    others = sum(1 for c, d in expected.items() if d is not None and c != victim)
+    assert second.summary["counts"]["billed"] == 1
+    assert second.summary["counts"]["already_billed"] == others
+    assert victim in {s.customer_id for s in repo.list_statements(org_id, str(PERIOD))}
+    assert json.loads(json.dumps(second.summary))["counts"]["failed"] == 0

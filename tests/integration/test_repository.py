@@ -1,0 +1,169 @@
+"""The DynamoDB adapter against the local stack: reads by key, writes at most once."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from psa_billing.domain.model import Period
+from psa_billing.domain.rules import compute_statement
+from psa_billing.domain.run import CustomerOutcome, Outcome
+from psa_billing.domain.statement import Statement
+from psa_billing.ingest.validate import ImportRejected
+from psa_billing.logic.importing import import_document
+from tests.support import load_demo
+
+PERIOD = Period(2026, 10)
+
+
+def _doc(org_id: str, **extra: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "orgId": org_id,
+        "orgName": "Northwind IT",
+        "customers": [
+            {
+                "id": "c1",
+                "name": "Müller & Søn",
+                "billing": {
+                    "perDeviceRate": "12.50",
+                    "defaultHourlyRate": "90",
+                    "taxPercent": "20",
+                    "currency": "GBP",
+                    "autoSend": False,
+                    "billingEmail": "ap@muller.example",
+                },
+            }
+        ],
+        "devices": [{"id": "d1", "customerId": "c1", "linkedOn": "2026-01-01"}],
+        "tickets": [{"id": "t1", "customerId": "c1", "subject": "Printer", "number": "1001"}],
+        "timeEntries": [
+            {"id": "e1", "ticketId": "t1", "date": "2026-10-05", "minutes": 30, "billable": True},
+            {"id": "e2", "ticketId": "t1", "date": "2026-09-30", "minutes": 45, "billable": True},
+        ],
+    }
+    doc.update(extra)
+    return doc
+
+
+def _import(repo: Any, doc: dict[str, Any]) -> Any:
+    return import_document(json.dumps(doc).encode(), repo)
+
+
+def test_one_customer_period_is_read_with_two_queries(
+    repo: Any, org_id: str, request_counter: Any
+) -> None:
+    load_demo(repo, org_id, customers=3, seed=4, period=PERIOD)
+    before, _ = request_counter.snapshot()
+    request_counter.reset()
+
+    data = repo.load_customer_period(org_id, "cust-0001", PERIOD)
+
+    _, outside = request_counter.snapshot()
+    assert data is not None and data.customer.id == "cust-0001"
+    assert outside == {("dynamodb", "Query"): 2}
+    assert all(PERIOD.contains(e.date) for e in data.entries)
+
+
+def test_import_upserts_by_id_and_a_moved_entry_leaves_its_old_period(
+    repo: Any, org_id: str
+) -> None:
+    _import(repo, _doc(org_id))
+    moved = _doc(org_id)
+    moved["timeEntries"][1]["date"] = "2026-10-20"  # e2 moves from September into October
+    _import(repo, moved)
+
+    october = repo.load_customer_period(org_id, "c1", PERIOD)
+    september = repo.load_customer_period(org_id, "c1", Period(2026, 9))
+
+    assert sorted(e.id for e in october.entries) == ["e1", "e2"]
+    assert september.entries == ()
+    assert len(october.devices) == 1 and len(october.tickets) == 1
+
+
+def test_a_refused_import_writes_nothing(repo: Any, org_id: str) -> None:
+    bad = _doc(org_id)
+    bad["customers"][0]["billing"]["currency"] = "ZZZ"
+    bad["timeEntries"][0]["ticketId"] = "nope"
+
+    with pytest.raises(ImportRejected) as refused:
+        _import(repo, bad)
+
+    fields = {(p.kind, p.id, p.field) for p in refused.value.problems}
+    assert ("customer", "c1", "billing.currency") in fields
+    assert ("timeEntry", "e1", "ticketId") in fields
+    assert repo.get_org(org_id) is None
+    assert repo.load_customer_period(org_id, "c1", PERIOD) is None
+
+
+def _statement(repo: Any, org_id: str, run_id: str) -> Statement:
+    data = repo.load_customer_period(org_id, "c1", PERIOD)
+    draft = compute_statement(data, PERIOD)
+    assert draft is not None
+    return Statement.from_draft(draft, org_id=org_id, run_id=run_id, created_at=datetime.now(UTC))
+
+
+def test_a_statement_is_created_at_most_once_per_customer_and_period(
+    repo: Any, org_id: str
+) -> None:
+    _import(repo, _doc(org_id))
+    results: list[bool] = []
+
+    def create(run_id: str) -> None:
+        st = _statement(repo, org_id, run_id)
+        outcome = CustomerOutcome(run_id, org_id, "c1", Outcome.BILLED, st.id)
+        results.append(repo.create_statement(st, outcome))
+
+    threads = [threading.Thread(target=create, args=(f"run-{n}",)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert sorted(results) == [False, False, False, True]
+    assert [s.customer_id for s in repo.list_statements(org_id, str(PERIOD))] == ["c1"]
+
+
+def test_a_revision_can_be_claimed_for_sending_only_once(repo: Any, org_id: str) -> None:
+    _import(repo, _doc(org_id))
+    st = _statement(repo, org_id, "run-1")
+    repo.create_statement(st, CustomerOutcome("run-1", org_id, "c1", Outcome.BILLED, st.id))
+    claims: list[Any] = []
+
+    def claim() -> None:
+        claims.append(repo.claim_for_sending(st.id, 0))
+
+    threads = [threading.Thread(target=claim) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    granted = [c for c in claims if c is not None]
+    assert len(granted) == 1
+    assert granted[0].billing_email == "ap@muller.example"
+    repo.mark_sent(st.id, 0)
+    assert repo.claim_for_sending(st.id, 0) is None
+    assert repo.get_statement(st.id).sent_revision == 0
+
+
+def test_statements_are_listed_by_period_across_shards(repo: Any, org_id: str) -> None:
+    load_demo(repo, org_id, customers=20, seed=9, period=PERIOD)
+    for n in range(1, 21):
+        customer = f"cust-{n:04d}"
+        data = repo.load_customer_period(org_id, customer, PERIOD)
+        draft = compute_statement(data, PERIOD)
+        if draft is None:
+            continue
+        st = Statement.from_draft(draft, org_id=org_id, run_id="r", created_at=datetime.now(UTC))
+        repo.create_statement(st, CustomerOutcome("r", org_id, customer, Outcome.BILLED, st.id))
+
+    listed = repo.list_statements(org_id, str(PERIOD))
+
+    assert [s.customer_id for s in listed] == sorted(s.customer_id for s in listed)
+    assert len(listed) >= 15
+    assert repo.list_statements(org_id, "2026-09") == []
+    assert repo.billed_customer_ids(org_id, str(PERIOD)) == {s.customer_id for s in listed}

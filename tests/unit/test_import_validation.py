@@ -1,0 +1,779 @@
+"""The import is checked as a whole and refused with every problem listed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence, Set
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from psa_billing.domain.errors import BillingError
+from psa_billing.domain.model import Contract, Period, TimeEntry
+from psa_billing.ingest.document import ImportDocument, MalformedJsonError, parse_document
+from psa_billing.ingest.validate import (
+    EmptyExisting,
+    ExistingData,
+    ExistingEntry,
+    ImportRejected,
+    InMemoryExisting,
+    Problem,
+    ValidatedImport,
+    validate_document,
+)
+
+
+def customer(cid: str = "cust-1", **billing: Any) -> dict[str, Any]:
+    return {
+        "id": cid,
+        "name": "Acme Dental Ltd",
+        "billing": {
+            "perDeviceRate": "5.00",
+            "defaultHourlyRate": "85.00",
+            "taxPercent": "20",
+            "currency": "GBP",
+            "autoSend": True,
+            "billingEmail": "ap@acme.example",
+            **billing,
+        },
+    }
+
+
+def contract(cid: str, start: str, end: str | None = None, customer_id: str = "cust-1") -> dict:
+    record = {
+        "id": cid,
+        "customerId": customer_id,
+        "name": "Support",
+        "includedHours": "4",
+        "startDate": start,
+    }
+    if end is not None:
+        record["endDate"] = end
+    return record
+
+
+def entry(eid: str = "te-1", **fields: Any) -> dict[str, Any]:
+    record = {"id": eid, "ticketId": "tkt-1", "date": "2025-03-10", "minutes": 30, "billable": True}
+    record.update(fields)
+    return {k: v for k, v in record.items() if v is not None}
+
+
+def document(**arrays: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "orgId": "org-1",
+        "orgName": "Demo MSP",
+        "customers": [customer()],
+        "devices": [{"id": "dev-1", "customerId": "cust-1", "linkedOn": "2024-01-15"}],
+        "tickets": [{"id": "tkt-1", "customerId": "cust-1", "subject": "Printer offline"}],
+        "projects": [
+            {
+                "id": "prj-1",
+                "customerId": "cust-1",
+                "code": "M365",
+                "name": "M365",
+                "billable": True,
+            }
+        ],
+        "contracts": [contract("con-1", "2025-01-01")],
+        "timeEntries": [entry()],
+    }
+    doc.update(arrays)
+    return doc
+
+
+def accept(doc: dict[str, Any] | str, existing: ExistingData | None = None) -> ValidatedImport:
+    raw = doc if isinstance(doc, str) else json.dumps(doc)
+    return validate_document(raw, existing or EmptyExisting())
+
+
+def problems_of(doc: dict[str, Any] | str, existing: ExistingData | None = None) -> list[Problem]:
+    with pytest.raises(ImportRejected) as caught:
+        accept(doc, existing)
+    return caught.value.problems
+
+
+def only_problem(doc: dict[str, Any] | str, existing: ExistingData | None = None) -> Problem:
+    problems = problems_of(doc, existing)
+    assert len(problems) == 1, problems
+    return problems[0]
+
+
+# ---------------------------------------------------------------- accepted imports
+
+
+def test_valid_document_becomes_domain_objects_with_entry_customers() -> None:
+    result = accept(document())
+
+    assert result.org_id == "org-1"
+    assert result.org_name == "Demo MSP"
+    assert result.customers[0].billing.per_device_rate == Decimal("5.00")
+    assert result.customers[0].billing.tax_percent == Decimal(20)
+    assert result.devices[0].linked_on == date(2025 - 1, 1, 15)
+    assert result.contracts[0].end_date is None
+    assert result.entries[0].ticket_id == "tkt-1"
+    assert result.entry_customers == {"te-1": "cust-1"}
+    assert result.warnings == []
+
+
+def test_document_with_only_an_org_id_is_accepted() -> None:
+    result = accept({"orgId": "org-1"})
+
+    assert (result.customers, result.entries) == ([], [])
+
+
+def test_rates_in_the_currencys_own_digits_are_accepted() -> None:
+    doc = document(
+        customers=[customer(currency="BHD", perDeviceRate="9.505", defaultHourlyRate="12.25")]
+    )
+
+    settings = accept(doc).customers[0].billing
+
+    assert settings.per_device_rate == Decimal("9.505")
+    assert settings.default_hourly_rate == Decimal("12.25")
+
+
+def test_tax_percent_at_the_bounds_is_accepted() -> None:
+    for tax in ("0", "100", "8.875", 0, 100, "NUMBER"):
+        raw = json.dumps(document(customers=[customer(taxPercent=tax)]))
+        raw = raw.replace('"NUMBER"', "7.5")
+        expected = Decimal("7.5") if tax == "NUMBER" else Decimal(tax)
+        assert accept(raw).customers[0].billing.tax_percent == expected
+
+
+def test_customer_known_from_existing_data_may_be_referenced() -> None:
+    existing = InMemoryExisting(customer_ids={"cust-9"})
+    doc = document(
+        customers=[],
+        devices=[{"id": "dev-1", "customerId": "cust-9", "linkedOn": "2024-01-15"}],
+        tickets=[{"id": "tkt-1", "customerId": "cust-9", "subject": "Printer"}],
+        projects=[],
+        contracts=[],
+    )
+
+    assert accept(doc, existing).entry_customers == {"te-1": "cust-9"}
+
+
+def test_entry_on_existing_ticket_gets_that_tickets_customer() -> None:
+    existing = InMemoryExisting(customer_ids={"cust-9"}, ticket_customers={"tkt-9": "cust-9"})
+    doc = document(timeEntries=[entry(ticketId="tkt-9")])
+
+    assert accept(doc, existing).entry_customers == {"te-1": "cust-9"}
+
+
+def test_entry_on_a_project_gets_the_projects_customer() -> None:
+    doc = document(timeEntries=[entry(ticketId=None, projectId="prj-1")])
+
+    result = accept(doc)
+
+    assert result.entries[0].project_id == "prj-1"
+    assert result.entry_customers == {"te-1": "cust-1"}
+
+
+# ---------------------------------------------------------------- JSON and schema
+
+
+def test_invalid_json_is_one_document_problem_with_line_and_column() -> None:
+    problem = only_problem('{\n  "orgId": "org-1",\n  "customers": [\n}')
+
+    assert (problem.kind, problem.id, problem.field) == ("document", None, "")
+    assert "line 4, column 1" in problem.reason
+    assert str(problem).startswith("document: invalid JSON at line 4, column 1")
+
+
+def test_duplicate_json_keys_are_rejected() -> None:
+    problem = only_problem('{"orgId": "org-1", "orgId": "org-2"}')
+
+    assert "duplicate key 'orgId'" in problem.reason
+
+
+def test_nan_is_not_a_json_number() -> None:
+    raw = json.dumps(document(customers=[customer(perDeviceRate="NAN_HERE")]))
+
+    problem = only_problem(raw.replace('"NAN_HERE"', "NaN"))
+
+    assert problem.kind == "document"
+
+
+def test_document_that_is_not_an_object_is_rejected() -> None:
+    problem = only_problem("[1, 2]")
+
+    assert str(problem) == "document: the import must be a JSON object"
+
+
+def test_unknown_currency_is_rejected_naming_customer_and_field() -> None:
+    problem = only_problem(document(customers=[customer(currency="XYZ")]))
+
+    assert problem == Problem(
+        "customer", "cust-1", "billing.currency", "unknown ISO 4217 currency code 'XYZ'"
+    )
+    assert str(problem) == (
+        "customer cust-1: billing.currency: unknown ISO 4217 currency code 'XYZ'"
+    )
+
+
+def test_lower_case_currency_is_rejected() -> None:
+    problem = only_problem(document(customers=[customer(currency="gbp")]))
+
+    assert (problem.id, problem.field) == ("cust-1", "billing.currency")
+
+
+def test_tax_outside_0_to_100_is_rejected() -> None:
+    for tax in ("100.5", "150", 101, -1):
+        problem = only_problem(document(customers=[customer(taxPercent=tax)]))
+        assert (problem.kind, problem.id, problem.field) == (
+            "customer",
+            "cust-1",
+            "billing.taxPercent",
+        )
+
+
+def test_tax_with_more_than_four_decimals_is_rejected() -> None:
+    raw = json.dumps(document(customers=[customer(taxPercent="TAX")])).replace('"TAX"', "7.12345")
+
+    problem = only_problem(raw)
+
+    assert problem.field == "billing.taxPercent"
+    assert "4 decimals" in problem.reason
+
+
+def test_malformed_money_string_is_rejected() -> None:
+    for bad in ("12,50", "-5", "1e3", " 5", "5.1234567", "1234567890123", ""):
+        problem = only_problem(document(customers=[customer(perDeviceRate=bad)]))
+        assert (problem.id, problem.field) == ("cust-1", "billing.perDeviceRate"), bad
+
+
+def test_negative_money_number_is_rejected() -> None:
+    problem = only_problem(document(customers=[customer(defaultHourlyRate=-1)]))
+
+    assert problem.field == "billing.defaultHourlyRate"
+    assert "negative" in problem.reason
+
+
+def test_json_number_money_is_read_without_float_rounding() -> None:
+    doc = json.dumps(document(customers=[customer(perDeviceRate="A", defaultHourlyRate="B")]))
+    raw = doc.replace('"A"', "0.1").replace('"B"', "999999999999.99")
+
+    settings = accept(raw).customers[0].billing
+
+    assert settings.per_device_rate == Decimal("0.1")
+    assert str(settings.per_device_rate) == "0.1"
+    assert settings.default_hourly_rate == Decimal("999999999999.99")
+    assert Decimal(float("999999999999.99")) != Decimal("999999999999.99")  # what a float would do
+
+
+def test_parse_document_reads_money_as_exact_decimals() -> None:
+    raw = json.dumps(document()).replace('"includedHours": "4"', '"includedHours": 2.675')
+
+    doc = parse_document(raw)
+
+    assert doc.contracts[0].included_hours == Decimal("2.675")
+
+
+def test_money_given_as_a_python_float_is_refused() -> None:
+    data = json.loads(json.dumps(document(customers=[customer(perDeviceRate=0.1)])))
+
+    with pytest.raises(ValidationError, match="float"):
+        ImportDocument.model_validate(data)
+
+
+def test_parse_document_raises_malformed_json_error() -> None:
+    with pytest.raises(MalformedJsonError) as caught:
+        parse_document('{"orgId": ')
+
+    assert caught.value.line == 1
+
+
+def test_schema_error_is_located_by_record_id_and_field() -> None:
+    doc = document(devices=[{"id": "dev-7", "customerId": "cust-1", "linkedOn": "2024-02-30"}])
+
+    problem = only_problem(doc)
+
+    assert (problem.kind, problem.id, problem.field) == ("device", "dev-7", "linkedOn")
+    assert "not a real calendar date" in problem.reason
+
+
+def test_record_without_an_id_is_located_by_its_index() -> None:
+    doc = document(tickets=[document()["tickets"][0], {"customerId": "cust-1", "subject": "x"}])
+
+    problem = only_problem(doc)
+
+    assert (problem.kind, problem.id, problem.index, problem.field) == ("ticket", None, 1, "id")
+    assert str(problem) == "ticket #1: id: required field is missing"
+
+
+def test_malformed_id_is_rejected() -> None:
+    for bad in ("-leading-dash", "has space", "x" * 65, "", "ünïcode"):
+        doc = document(devices=[{"id": bad, "customerId": "cust-1", "linkedOn": "2024-01-15"}])
+        problem = only_problem(doc)
+        assert (problem.kind, problem.field) == ("device", "id"), bad
+
+
+def test_unknown_field_is_rejected() -> None:
+    doc = document(customers=[customer(vatNumber="GB123")])
+
+    problem = only_problem(doc)
+
+    assert (problem.field, problem.reason) == (
+        "billing.vatNumber",
+        "unknown field (not in the import format)",
+    )
+
+
+def test_unknown_top_level_field_is_a_document_problem() -> None:
+    problem = only_problem({"orgId": "org-1", "invoices": []})
+
+    assert (problem.kind, problem.field) == ("document", "invoices")
+
+
+def test_null_for_an_optional_field_is_rejected() -> None:
+    doc = document(
+        devices=[
+            {"id": "dev-1", "customerId": "cust-1", "linkedOn": "2024-01-15", "unlinkedOn": None}
+        ]
+    )
+
+    problem = only_problem(doc)
+
+    assert (problem.id, problem.field) == ("dev-1", "unlinkedOn")
+
+
+def test_dates_must_be_written_yyyy_mm_dd() -> None:
+    for bad in ("2025-3-10", "10/03/2025", "2025-03-10T09:00:00", 20250310):
+        problem = only_problem(document(timeEntries=[entry(date=bad)]))
+        assert (problem.id, problem.field) == ("te-1", "date"), bad
+
+
+def test_booleans_are_not_coerced_from_strings_or_numbers() -> None:
+    for bad in ("true", 1, "yes"):
+        problem = only_problem(document(timeEntries=[entry(billable=bad)]))
+        assert problem.field == "billable", bad
+
+
+def test_minutes_must_be_a_whole_number_from_1_to_1440() -> None:
+    for bad in (0, 1441, "30", 30.5, True):
+        problem = only_problem(document(timeEntries=[entry(minutes=bad)]))
+        assert (problem.id, problem.field) == ("te-1", "minutes"), bad
+    assert accept(document(timeEntries=[entry(minutes=1440)])).entries[0].minutes == 1440
+
+
+def test_string_longer_than_the_schema_allows_is_rejected() -> None:
+    doc = document(tickets=[{"id": "tkt-1", "customerId": "cust-1", "subject": "x" * 301}])
+
+    problem = only_problem(doc)
+
+    assert (problem.id, problem.field) == ("tkt-1", "subject")
+
+
+def test_billing_email_must_be_an_email_address() -> None:
+    for bad in ("accounts", "ap@", "@acme.example", "ap@@acme.example"):
+        problem = only_problem(document(customers=[customer(billingEmail=bad)]))
+        assert problem.field == "billing.billingEmail", bad
+
+
+def test_entry_with_both_ticket_and_project_is_rejected() -> None:
+    problem = only_problem(document(timeEntries=[entry(projectId="prj-1")]))
+
+    assert (problem.kind, problem.id, problem.field) == ("timeEntry", "te-1", "ticketId/projectId")
+    assert "both" in problem.reason
+
+
+def test_entry_with_neither_ticket_nor_project_is_rejected() -> None:
+    problem = only_problem(document(timeEntries=[entry(ticketId=None)]))
+
+    assert (problem.id, problem.field) == ("te-1", "ticketId/projectId")
+
+
+def test_entry_with_both_ids_and_a_bad_field_reports_both() -> None:
+    problems = problems_of(document(timeEntries=[entry(projectId="prj-1", minutes=0)]))
+
+    assert {p.field for p in problems} == {"minutes", "ticketId/projectId"}
+
+
+# ---------------------------------------------------------------- cross-record rules
+
+
+def test_duplicate_ids_within_a_kind_are_rejected() -> None:
+    doc = document(customers=[customer(), customer()])
+
+    problem = only_problem(doc)
+
+    assert (problem.kind, problem.id, problem.field) == ("customer", "cust-1", "id")
+    assert "customers[0]" in problem.reason
+
+
+def test_the_same_id_in_two_kinds_is_fine() -> None:
+    doc = document(
+        devices=[{"id": "cust-1", "customerId": "cust-1", "linkedOn": "2024-01-15"}],
+    )
+
+    accept(doc)
+
+
+def test_unknown_customer_is_rejected_for_every_referring_kind() -> None:
+    doc = document(
+        devices=[{"id": "dev-1", "customerId": "nobody", "linkedOn": "2024-01-15"}],
+        tickets=[{"id": "tkt-1", "customerId": "nobody", "subject": "Printer"}],
+        projects=[
+            {"id": "prj-1", "customerId": "nobody", "code": "X", "name": "X", "billable": True}
+        ],
+        contracts=[contract("con-1", "2025-01-01", customer_id="nobody")],
+    )
+
+    problems = problems_of(doc)
+
+    assert [(p.kind, p.id, p.field) for p in problems] == [
+        ("device", "dev-1", "customerId"),
+        ("ticket", "tkt-1", "customerId"),
+        ("project", "prj-1", "customerId"),
+        ("contract", "con-1", "customerId"),
+    ]
+    assert all(p.reason == "unknown customer 'nobody'" for p in problems)
+
+
+def test_unknown_ticket_on_time_entry_is_rejected() -> None:
+    problem = only_problem(document(timeEntries=[entry("te-9", ticketId="T-404")]))
+
+    assert str(problem) == "timeEntry te-9: ticketId: unknown ticket 'T-404'"
+
+
+def test_unknown_project_on_time_entry_is_rejected() -> None:
+    problem = only_problem(document(timeEntries=[entry(ticketId=None, projectId="prj-404")]))
+
+    assert str(problem) == "timeEntry te-1: projectId: unknown project 'prj-404'"
+
+
+def test_contract_ending_before_it_starts_is_rejected() -> None:
+    problem = only_problem(document(contracts=[contract("con-1", "2025-03-01", "2025-02-28")]))
+
+    assert (problem.kind, problem.id, problem.field) == ("contract", "con-1", "endDate")
+
+
+def test_one_day_contract_is_accepted() -> None:
+    accept(document(contracts=[contract("con-1", "2025-03-01", "2025-03-01")]))
+
+
+def test_device_unlinked_before_it_was_linked_is_rejected() -> None:
+    device = {"id": "dev-1", "customerId": "cust-1", "linkedOn": "2025-03-10"}
+    problem = only_problem(document(devices=[{**device, "unlinkedOn": "2025-03-09"}]))
+
+    assert (problem.kind, problem.id, problem.field) == ("device", "dev-1", "unlinkedOn")
+    accept(document(devices=[{**device, "unlinkedOn": "2025-03-10"}]))
+
+
+def test_overlapping_contracts_are_rejected_with_both_ids() -> None:
+    doc = document(
+        contracts=[
+            contract("con-a", "2025-01-01", "2025-03-15"),
+            contract("con-b", "2025-03-15"),
+        ]
+    )
+
+    problem = only_problem(doc)
+
+    assert (problem.kind, problem.id) == ("contract", "con-b")
+    assert "'con-a'" in problem.reason
+    assert "cust-1" in problem.reason
+
+
+def test_contract_starting_the_day_after_the_previous_ends_does_not_overlap() -> None:
+    doc = document(
+        contracts=[
+            contract("con-a", "2025-01-01", "2025-03-14"),
+            contract("con-b", "2025-03-15"),
+        ]
+    )
+
+    assert len(accept(doc).contracts) == 2
+
+
+def test_open_ended_contract_overlaps_any_later_one() -> None:
+    doc = document(contracts=[contract("con-a", "2020-01-01"), contract("con-b", "2030-01-01")])
+
+    problem = only_problem(doc)
+
+    assert "open-ended" in problem.reason
+
+
+def test_contracts_of_different_customers_may_overlap() -> None:
+    doc = document(
+        customers=[customer("cust-1"), customer("cust-2")],
+        contracts=[
+            contract("con-a", "2025-01-01"),
+            contract("con-b", "2025-01-01", customer_id="cust-2"),
+        ],
+    )
+
+    accept(doc)
+
+
+def test_contract_overlapping_a_stored_contract_is_rejected() -> None:
+    stored = Contract("con-old", "cust-1", "Old", Decimal(4), date(2024, 1, 1), None)
+    existing = InMemoryExisting(contracts={"con-old": stored})
+
+    problem = only_problem(document(contracts=[contract("con-new", "2025-03-01")]), existing)
+
+    assert problem.id == "con-new"
+    assert "'con-old'" in problem.reason
+    assert "already stored" in problem.reason
+
+
+def test_contract_replacing_a_stored_one_with_the_same_id_is_not_an_overlap() -> None:
+    stored = Contract("con-old", "cust-1", "Old", Decimal(4), date(2024, 1, 1), None)
+    existing = InMemoryExisting(contracts={"con-old": stored})
+    doc = document(
+        contracts=[
+            contract("con-old", "2024-01-01", "2025-02-28"),
+            contract("con-new", "2025-03-01"),
+        ]
+    )
+
+    assert [c.id for c in accept(doc, existing).contracts] == ["con-old", "con-new"]
+
+
+def test_moving_a_ticket_to_another_customer_is_refused() -> None:
+    existing = InMemoryExisting(customer_ids={"cust-2"}, ticket_customers={"tkt-1": "cust-2"})
+
+    problem = only_problem(document(), existing)
+
+    assert (problem.kind, problem.id, problem.field) == ("ticket", "tkt-1", "customerId")
+    assert "strand its time entries" in problem.reason
+
+
+def test_moving_a_project_to_another_customer_is_refused() -> None:
+    existing = InMemoryExisting(project_customers={"prj-1": "cust-2"})
+
+    problem = only_problem(document(), existing)
+
+    assert (problem.kind, problem.id, problem.field) == ("project", "prj-1", "customerId")
+
+
+def test_every_problem_is_listed_not_just_the_first() -> None:
+    doc = document(
+        customers=[
+            customer("cust-1", currency="XYZ"),
+            customer("cust-2", taxPercent="120"),
+            customer("cust-3"),
+        ],
+        devices=[
+            {"id": "dev-1", "customerId": "ghost", "linkedOn": "2024-01-15"},
+            {
+                "id": "dev-2",
+                "customerId": "cust-3",
+                "linkedOn": "2024-05-01",
+                "unlinkedOn": "2024-04-01",
+            },
+        ],
+        tickets=[{"id": "tkt-1", "customerId": "cust-3", "subject": "Printer"}],
+        projects=[],
+        contracts=[
+            contract("con-a", "2025-01-01", customer_id="cust-3"),
+            contract("con-b", "2025-02-01", customer_id="cust-3"),
+            contract("con-c", "2025-02-01", "2025-01-01", customer_id="cust-3"),
+        ],
+        timeEntries=[
+            entry("te-1", ticketId="T-404"),
+            entry("te-2", minutes=0),
+            entry("te-2"),
+            entry("te-3", projectId="prj-1"),
+        ],
+    )
+
+    problems = problems_of(doc)
+
+    assert {(p.kind, p.id, p.field) for p in problems} == {
+        ("customer", "cust-1", "billing.currency"),
+        ("customer", "cust-2", "billing.taxPercent"),
+        ("device", "dev-1", "customerId"),
+        ("device", "dev-2", "unlinkedOn"),
+        ("contract", "con-b", "startDate"),
+        ("contract", "con-c", "endDate"),
+        ("timeEntry", "te-1", "ticketId"),
+        ("timeEntry", "te-2", "minutes"),
+        ("timeEntry", "te-2", "id"),
+        ("timeEntry", "te-3", "ticketId/projectId"),
+    }
+    assert len(problems) == 10
+
+
+def test_a_record_failing_the_schema_does_not_make_references_to_it_unknown() -> None:
+    doc = document(
+        customers=[customer(currency="XYZ")],
+        tickets=[{"id": "tkt-1", "customerId": "cust-1", "subject": ""}],
+    )
+
+    problems = problems_of(doc)
+
+    assert [(p.kind, p.field) for p in problems] == [
+        ("customer", "billing.currency"),
+        ("ticket", "subject"),
+    ]
+
+
+def test_import_rejected_is_a_billing_error_listing_each_problem_on_a_line() -> None:
+    with pytest.raises(BillingError) as caught:
+        accept(document(timeEntries=[entry("te-9", ticketId="T-404"), entry("te-8", minutes=0)]))
+
+    message = str(caught.value)
+    assert isinstance(caught.value, ImportRejected)
+    assert "2 problems" in message
+    assert "timeEntry te-9: ticketId: unknown ticket 'T-404'" in [
+        line.strip() for line in message.splitlines()
+    ]
+
+
+# ---------------------------------------------------------------- billed entries
+
+
+def billed_existing(statement: str = "stmt-2025-03-cust-1") -> InMemoryExisting:
+    existing = InMemoryExisting.of(accept(document()))
+    existing.bill("cust-1", Period(2025, 3), statement)
+    return existing
+
+
+def test_change_to_billed_entry_is_refused() -> None:
+    existing = billed_existing()
+
+    problems = problems_of(document(timeEntries=[entry(minutes=45, billable=False)]), existing)
+
+    assert [(p.id, p.field) for p in problems] == [("te-1", "minutes"), ("te-1", "billable")]
+    assert problems[0].reason == (
+        "already billed on statement stmt-2025-03-cust-1; adjust the statement instead"
+    )
+
+
+def test_moving_a_billed_entry_out_of_its_period_is_refused() -> None:
+    problem = only_problem(document(timeEntries=[entry(date="2025-04-01")]), billed_existing())
+
+    assert (problem.id, problem.field) == ("te-1", "date")
+
+
+def test_unchanged_billed_entry_can_be_imported_again() -> None:
+    result = accept(document(), billed_existing())
+
+    assert result.warnings == []
+
+
+def test_description_of_a_billed_entry_may_change() -> None:
+    doc = document(timeEntries=[entry(description="Replaced toner", userId="a.khan")])
+
+    assert accept(doc, billed_existing()).entries[0].description == "Replaced toner"
+
+
+def test_new_entry_in_billed_period_is_a_warning() -> None:
+    doc = document(timeEntries=[entry(), entry("te-2", date="2025-03-20")])
+
+    result = accept(doc, billed_existing("stmt-7"))
+
+    assert [(w.kind, w.id, w.field) for w in result.warnings] == [("timeEntry", "te-2", "date")]
+    assert "stmt-7" in result.warnings[0].reason
+    assert [e.id for e in result.entries] == ["te-1", "te-2"]
+
+
+def test_entry_in_a_period_not_yet_billed_is_not_a_warning() -> None:
+    doc = document(timeEntries=[entry(), entry("te-2", date="2025-04-01")])
+
+    assert accept(doc, billed_existing()).warnings == []
+
+
+def test_stored_entry_of_an_unbilled_period_may_change() -> None:
+    existing = InMemoryExisting.of(accept(document()))
+
+    assert accept(document(timeEntries=[entry(minutes=90)]), existing).entries[0].minutes == 90
+
+
+class CountingExisting:
+    """Records each call, to prove the port is used in batches."""
+
+    def __init__(self, inner: InMemoryExisting) -> None:
+        self.inner = inner
+        self.calls: list[str] = []
+
+    def customers(self, ids: Set[str]) -> Set[str]:
+        self.calls.append("customers")
+        return self.inner.customers(ids)
+
+    def tickets(self, ids: Set[str]) -> Mapping[str, str]:
+        self.calls.append("tickets")
+        return self.inner.tickets(ids)
+
+    def projects(self, ids: Set[str]) -> Mapping[str, str]:
+        self.calls.append("projects")
+        return self.inner.projects(ids)
+
+    def contracts_of(self, customer_ids: Set[str]) -> Sequence[Contract]:
+        self.calls.append("contracts_of")
+        return self.inner.contracts_of(customer_ids)
+
+    def time_entries(self, ids: Set[str]) -> Mapping[str, ExistingEntry]:
+        self.calls.append("time_entries")
+        return self.inner.time_entries(ids)
+
+    def billed_periods(self, pairs: Set[tuple[str, str]]) -> Mapping[tuple[str, str], str]:
+        self.calls.append("billed_periods")
+        return self.inner.billed_periods(pairs)
+
+
+def test_existing_data_is_asked_once_per_kind_however_big_the_import() -> None:
+    entries = [entry(f"te-{i}", ticketId=f"tkt-{i % 5}") for i in range(50)]
+    stored = TimeEntry("te-3", date(2025, 3, 1), 30, True, ticket_id="tkt-3")
+    counting = CountingExisting(
+        InMemoryExisting(
+            customer_ids={"cust-2"},
+            ticket_customers={f"tkt-{i}": "cust-1" for i in range(5)},
+            entries={"te-3": ExistingEntry(stored, "cust-1")},
+        )
+    )
+    doc = document(
+        devices=[
+            {"id": f"dev-{i}", "customerId": "cust-2", "linkedOn": "2024-01-15"} for i in range(30)
+        ],
+        timeEntries=entries,
+    )
+
+    accept(doc, counting)
+
+    assert sorted(counting.calls) == sorted(
+        ["customers", "tickets", "projects", "contracts_of", "time_entries", "billed_periods"]
+    )
+
+
+def test_rate_with_more_digits_than_the_currency_is_rejected() -> None:
+    doc = {
+        "orgId": "o1",
+        "customers": [
+            {
+                "id": "c1",
+                "name": "Yamada",
+                "billing": {
+                    "perDeviceRate": "1200.5",
+                    "defaultHourlyRate": "9000",
+                    "taxPercent": "10",
+                    "currency": "JPY",
+                    "autoSend": True,
+                    "billingEmail": "ap@yamada.example",
+                },
+            }
+        ],
+        "projects": [
+            {
+                "id": "p1",
+                "customerId": "c1",
+                "code": "P",
+                "name": "P",
+                "billable": True,
+                "hourlyRate": "100.25",
+            }
+        ],
+    }
+
+    with pytest.raises(ImportRejected) as refused:
+        validate_document(json.dumps(doc), EmptyExisting())
+
+    fields = {(p.kind, p.id, p.field) for p in refused.value.problems}
+    assert fields == {
+        ("customer", "c1", "billing.perDeviceRate"),
+        ("project", "p1", "hourlyRate"),
+    }
