@@ -57,7 +57,6 @@ def test_one_customer_period_is_read_with_two_queries(
     repo: Any, org_id: str, request_counter: Any
 ) -> None:
     load_demo(repo, org_id, customers=3, seed=4, period=PERIOD)
-    before, _ = request_counter.snapshot()
     request_counter.reset()
 
     data = repo.load_customer_period(org_id, "cust-0001", PERIOD)

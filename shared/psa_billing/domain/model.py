@@ -38,7 +38,7 @@ class Period:
 
     @classmethod
     def before(cls, day: date) -> Period:
-        """The month before the one containing ``day`` (the scheduled run bills the previous month)."""
+        """The month before the one containing ``day`` (the scheduled run bills it)."""
         return cls(day.year - 1, 12) if day.month == 1 else cls(day.year, day.month - 1)
 
     @property

@@ -11,12 +11,16 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from psa_billing.domain.currencies import MINOR_UNITS
-from psa_billing.domain.errors import CurrencyMismatchError, InvalidAmountError, UnknownCurrencyError
+from psa_billing.domain.errors import (
+    CurrencyMismatchError,
+    InvalidAmountError,
+    UnknownCurrencyError,
+)
 
 
 def to_decimal(value: str | int | Decimal) -> Decimal:
     """Read an exact decimal; floats are refused so that no binary rounding sneaks in."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise InvalidAmountError(f"{value!r}: money is never a float; pass a string")
     try:
         result = Decimal(value)
@@ -113,7 +117,7 @@ class Money:
         return self.amount == 0
 
     def format(self) -> str:
-        """billing-rules.md: a decimal string with exactly the currency's digits ("1234.50", "1200")."""
+        """billing-rules.md "Money": exactly the currency's digits ("1234.50", "1200" for JPY)."""
         amount = self.amount if self.amount != 0 else abs(self.amount)  # never "-0.00"
         return f"{amount:.{self.currency.exponent}f}"
 

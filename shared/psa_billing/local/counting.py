@@ -23,18 +23,22 @@ _state = threading.local()
 class RequestCounter:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.in_handlers: Counter[tuple[str, str]] = Counter()
+        # (handler, service, operation) for calls a Lambda handler makes.
+        self.in_handlers: Counter[tuple[str, str, str]] = Counter()
+        # (service, operation) for every other call (the engine's fan-out, the caller's own).
         self.outside: Counter[tuple[str, str]] = Counter()
 
     def record(self, service: str, operation: str) -> None:
-        key = (service, operation)
+        handler = getattr(_state, "handler", None)
         with self._lock:
-            if getattr(_state, "handler", None):
-                self.in_handlers[key] += 1
+            if handler:
+                self.in_handlers[(handler, service, operation)] += 1
             else:
-                self.outside[key] += 1
+                self.outside[(service, operation)] += 1
 
-    def snapshot(self) -> tuple[Counter[tuple[str, str]], Counter[tuple[str, str]]]:
+    def snapshot(
+        self,
+    ) -> tuple[Counter[tuple[str, str, str]], Counter[tuple[str, str]]]:
         with self._lock:
             return Counter(self.in_handlers), Counter(self.outside)
 
