@@ -4,6 +4,7 @@ import -> run -> statements in DynamoDB, PDFs in S3, mails in SES."""
 from __future__ import annotations
 
 import json
+from email.utils import parseaddr
 from typing import Any
 
 import boto3
@@ -70,7 +71,7 @@ def test_run_bills_every_customer_exactly_as_the_rules_say(repo: Any, org_id: st
 
     new_mail = mails()[mails_before:]
     auto = sorted(stored[c].billing_email for c in billed if stored[c].auto_send)
-    assert sorted(m["To"] for m in new_mail) == auto
+    assert sorted(parseaddr(m["To"])[1] for m in new_mail) == auto
     for m in new_mail:
         assert m["Subject"].startswith("Your October 2026 statement from")
         attachments = [p for p in m.walk() if p.get_content_type() == "application/pdf"]

@@ -109,9 +109,9 @@ def export_outputs(out: Path) -> tuple[list[Path], list[Path]]:
 
 def sent_messages() -> list[Any]:
     """What moto's SES accepted (in-process: the server runs in this process)."""
-    from moto.core import DEFAULT_ACCOUNT_ID  # noqa: PLC0415
     from moto.ses.models import ses_backends  # noqa: PLC0415
 
-    from psa_billing.config import get_settings  # noqa: PLC0415
+    from psa_billing.local.template import local_resources  # noqa: PLC0415
 
-    return list(ses_backends[DEFAULT_ACCOUNT_ID][get_settings().aws_default_region].sent_messages)
+    res = local_resources()
+    return list(ses_backends[res.account_id][res.region].sent_messages)

@@ -63,6 +63,18 @@ def progress_of(repo: DynamoRepository, run_id: str) -> Progress:
     return Progress(done=done, failed=counts[Outcome.FAILED], total=run.total)
 
 
+def _reason(desc: dict[str, Any]) -> str:
+    """A failed execution's error, with a Lambda's JSON cause reduced to its message."""
+    error, cause = desc.get("error", ""), desc.get("cause", "")
+    try:
+        parsed = json.loads(cause)
+    except (TypeError, ValueError):
+        parsed = None
+    if isinstance(parsed, dict) and "errorMessage" in parsed:
+        return f"{parsed.get('errorType') or error}: {parsed['errorMessage']}"
+    return f"{error}: {cause}".strip(": ")
+
+
 def wait_for_run(
     execution_arn: str,
     repo: DynamoRepository,
@@ -85,6 +97,5 @@ def wait_for_run(
             raise RunFailedError(f"run {run_id} still running after {timeout_seconds:.0f} s")
         time.sleep(poll_seconds)
     if status != "SUCCEEDED":
-        reason = f"{desc.get('error', '')} {desc.get('cause', '')}".strip()
-        raise RunFailedError(f"run {run_id} {status.lower()}: {reason}")
+        raise RunFailedError(f"run {run_id} {status.lower()}: {_reason(dict(desc))}")
     return RunResult(execution_arn, run_id, status, json.loads(desc.get("output") or "{}"))

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
+from botocore.config import Config
 
 
 class SesMailer:
     def __init__(self, client: Any | None = None) -> None:
-        self._ses = client or boto3.client("sesv2")
+        self._ses = client or boto3.client("sesv2", config=Config(max_pool_connections=32))
 
     def send_raw(self, raw: bytes, *, sender: str, to: str) -> str:
         resp = self._ses.send_email(

@@ -45,6 +45,8 @@ class Item(Model):
     class Meta:
         table_name = "psa-billing-local-data"
         region = "us-east-1"
+        # One client per warm function; locally many handlers share it concurrently.
+        max_pool_connections = 32
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)

@@ -6,13 +6,14 @@ import json
 from typing import Any
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 
 class ObjectStore:
     def __init__(self, bucket: str, client: Any | None = None) -> None:
         self.bucket = bucket
-        self._s3 = client or boto3.client("s3")
+        self._s3 = client or boto3.client("s3", config=Config(max_pool_connections=32))
 
     def put_new(self, key: str, body: bytes, content_type: str) -> bool:
         """Write ``key`` only if it does not exist yet (S3 conditional write).

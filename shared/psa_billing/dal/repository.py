@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from psa_billing.dal import keys
@@ -304,6 +305,7 @@ class DynamoRepository:
             status=str(run.status),
             total=run.total,
             started_at=run.started_at,
+            counts=json.dumps(run.counts, sort_keys=True),
         )
         try:
             item.save(condition=RunItem.pk.does_not_exist())
@@ -343,7 +345,7 @@ class DynamoRepository:
         self, run_id: str, status: RunStatus, counts: dict[str, int], error: str | None
     ) -> None:
         item = RunItem(pk=keys.run_pk(run_id), sk=keys.RUN_SK)
-        actions = [
+        actions: list[Action] = [
             RunItem.status.set(str(status)),
             RunItem.finished_at.set(_now()),
             RunItem.counts.set(json.dumps(counts, sort_keys=True)),

@@ -576,7 +576,8 @@ def _check_rate_digits(read: _Read, existing: ExistingData, problems: list[Probl
     """Rates are money in the customer's currency: no more digits than it has, so every
     unit price leaves the system exactly as it was entered (billing-rules.md "Money")."""
     currency = {c.id: c.billing.currency for c in read.customers}
-    wanted = {r.customer_id for r in (*read.projects, *read.contracts)} - set(currency)
+    wanted = {p.customer_id for p in read.projects} | {k.customer_id for k in read.contracts}
+    wanted -= set(currency)
     if wanted:
         currency.update(existing.currencies(wanted))
 

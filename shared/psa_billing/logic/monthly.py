@@ -101,12 +101,12 @@ def plan_run(event: PlanRunEvent, repo: RunRepository, store: ManifestStore) -> 
         )
     )
     return PlannedRun(
-        runId=event.run_id,
+        run_id=event.run_id,
         period=period,
         bucket=store.bucket,
-        manifestKey=key,
+        manifest_key=key,
         total=len(items),
-        alreadyBilled=already,
+        already_billed=already,
     )
 
 
