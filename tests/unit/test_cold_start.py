@@ -1,0 +1,45 @@
+"""Cold starts stay small: each function imports only what it uses."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+PDF_AND_EMAIL = ("fpdf", "jinja2", "psa_billing.render", "psa_billing.logic.delivery")
+LOCAL_ONLY = ("moto", "click", "yaml", "psa_billing.cli", "psa_billing.local")
+
+
+def _modules_after_import(module: str) -> set[str]:
+    code = f"import sys, json, {module}; print(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return set(json.loads(out.stdout))
+
+
+def _loaded(modules: set[str], prefixes: tuple[str, ...]) -> list[str]:
+    return sorted(m for m in modules if any(m == p or m.startswith(p + ".") for p in prefixes))
+
+
+def test_api_function_does_not_import_pdf_or_email_code() -> None:
+    modules = _modules_after_import("functions.api.app")
+    assert _loaded(modules, PDF_AND_EMAIL) == []
+
+
+def test_billing_function_does_not_import_pdf_or_email_code() -> None:
+    modules = _modules_after_import("functions.monthly_run.app")
+    assert _loaded(modules, PDF_AND_EMAIL) == []
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "functions.api.app",
+        "functions.monthly_run.app",
+        "functions.render_statement.app",
+        "functions.send_statement.app",
+    ],
+)
+def test_no_function_imports_local_only_tools(module: str) -> None:
+    assert _loaded(_modules_after_import(module), LOCAL_ONLY) == []
