@@ -11,21 +11,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from psa_billing import runtime
 from psa_billing.config import get_settings
 from psa_billing.dal.errors import transient_as_retryable
-from psa_billing.dal.mailer import SesMailer
 from psa_billing.logic.delivery import send_statement
 from psa_billing.logic.events import CustomerTask
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-_mailer: SesMailer | None = None
-
-
-def mailer() -> SesMailer:
-    global _mailer  # noqa: PLW0603 - one client per warm container
-    if _mailer is None:
-        _mailer = SesMailer()
-    return _mailer
 
 
 @logger.inject_lambda_context
@@ -39,9 +30,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             task.revision or 0,
             repo=runtime.repository(),
             store=runtime.object_store(),
-            mailer=mailer(),
+            mailer=runtime.mailer(),
             orgs=runtime.org_cache(),
             sender=get_settings().sender_email,
+            clock=runtime.utc_now,
         )
     metrics.add_metric(
         name="StatementsSent" if sent else "SendSkipped", unit=MetricUnit.Count, value=1

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 
 from psa_billing.config import get_settings
+from psa_billing.dal.mailer import SesMailer
 from psa_billing.dal.objects import ObjectStore
 from psa_billing.dal.repository import DynamoRepository
 from psa_billing.logic.orgs import OrgCache
@@ -23,6 +24,11 @@ def repository() -> DynamoRepository:
 @lru_cache(maxsize=1)
 def object_store() -> ObjectStore:
     return ObjectStore(get_settings().statements_bucket)
+
+
+@lru_cache(maxsize=1)
+def mailer() -> SesMailer:
+    return SesMailer()
 
 
 @lru_cache(maxsize=1)

@@ -54,6 +54,7 @@ def up(
 def run_demo(*, customers: int, seed: int, out: Path) -> None:
     from psa_billing import runtime  # noqa: PLC0415
     from psa_billing.domain.model import Period  # noqa: PLC0415
+    from psa_billing.domain.org import Organisation  # noqa: PLC0415
     from psa_billing.ingest.demo import demo_document_json  # noqa: PLC0415
     from psa_billing.logic.importing import import_document  # noqa: PLC0415
 
@@ -61,6 +62,15 @@ def run_demo(*, customers: int, seed: int, out: Path) -> None:
     repo = runtime.repository()
     doc = demo_document_json(customers, seed, period, org_id="demo-msp")
     result = import_document(doc.encode(), repo)
+    org = repo.get_org("demo-msp")
+    repo.put_org(
+        Organisation(
+            id="demo-msp",
+            name=org.name if org else "Demo MSP Ltd",
+            address_lines=("Unit 4, Riverside Business Park", "Leeds LS1 4AP", "United Kingdom"),
+            email="accounts@msp.example",
+        )
+    )
     counts = ", ".join(f"{n} {kind}" for kind, n in result.counts.items())
     click.echo(f"imported demo organisation demo-msp: {counts}")
     summary = report.run_and_wait(

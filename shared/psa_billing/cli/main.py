@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -199,6 +200,176 @@ def statements_show(statement_id: str, as_json: bool) -> None:
         report.print_statement(st)
 
 
+def _actor(actor: str | None) -> str:
+    return actor or os.environ.get("USER") or "psa-billing cli"
+
+
+@statements.command("adjust")
+@click.argument("statement_id")
+@click.option("--line", "line_id", help="Edit this line (e.g. L2).")
+@click.option("--description", help="New description (edit), or the credit note's text.")
+@click.option("--quantity", help="New quantity (edit): a device count or hours.")
+@click.option("--unit-price", help="New unit price (edit), in the statement's currency.")
+@click.option("--credit", "credit_amount", help="Add a credit note of this positive amount.")
+@click.option("--reason", required=True, help="Why: kept with the adjustment.")
+@click.option("--actor", help="Who (default: $USER).")
+@click.option("--json", "as_json", is_flag=True)
+@reports_errors
+def statements_adjust(
+    statement_id: str,
+    line_id: str | None,
+    description: str | None,
+    quantity: str | None,
+    unit_price: str | None,
+    credit_amount: str | None,
+    reason: str,
+    actor: str | None,
+    as_json: bool,
+) -> None:
+    """Append an adjustment: edit one line, or add a credit note. Originals are kept;
+    the revision goes up and the totals are recomputed."""
+    from psa_billing import runtime  # noqa: PLC0415
+    from psa_billing.cli import report  # noqa: PLC0415
+    from psa_billing.logic.statements import Credit, LineEdit, adjust  # noqa: PLC0415
+
+    if (line_id is None) == (credit_amount is None):
+        _fail("give either --line (an edit) or --credit (a credit note)")
+        return
+    change: LineEdit | Credit
+    if credit_amount is not None:
+        if quantity is not None or unit_price is not None:
+            _fail("a credit note takes --credit and --description only")
+            return
+        if not description:
+            _fail("a credit note needs --description")
+            return
+        change = Credit(amount=credit_amount, description=description)
+    else:
+        assert line_id is not None
+        change = LineEdit(line_id, description, quantity, unit_price)
+    st = adjust(
+        _repo(), statement_id, change, actor=_actor(actor), reason=reason, clock=runtime.utc_now
+    )
+    if as_json:
+        click.echo(json.dumps(st.public(), indent=2, ensure_ascii=False))
+    else:
+        report.print_statement(st)
+
+
+def _deliver(statement_id: str, again: bool) -> Any:
+    from psa_billing import runtime  # noqa: PLC0415
+    from psa_billing.config import get_settings  # noqa: PLC0415
+    from psa_billing.logic.statements import deliver  # noqa: PLC0415
+
+    return deliver(
+        statement_id,
+        repo=_repo(),
+        store=runtime.object_store(),
+        mailer=runtime.mailer(),
+        orgs=runtime.org_cache(),
+        sender=get_settings().sender_email,
+        clock=runtime.utc_now,
+        again=again,
+    )
+
+
+@statements.command("send")
+@click.argument("statement_id", required=False)
+@click.option("--org", "org_id", help="With --period --pending: every statement waiting.")
+@click.option("--period")
+@click.option("--pending", is_flag=True, help="Send every statement held for review.")
+@reports_errors
+def statements_send(
+    statement_id: str | None, org_id: str | None, period: str | None, pending: bool
+) -> None:
+    """Email reviewed statements: one by id, or all pending ones of a period."""
+    if statement_id:
+        if org_id or period or pending:
+            _fail("give a statement id, or --org ORG --period P --pending")
+            return
+        st = _deliver(statement_id, again=False)
+        click.echo(f"sent {st.id} revision {st.revision} to {st.billing_email}")
+        return
+    if not (org_id and period and pending):
+        _fail("give a statement id, or --org ORG --period P --pending")
+        return
+    from psa_billing.domain.errors import BillingError  # noqa: PLC0415
+    from psa_billing.domain.model import Period  # noqa: PLC0415
+    from psa_billing.logic.statements import sendable  # noqa: PLC0415
+
+    Period.parse(period)
+    waiting = sendable(_repo(), org_id, period)
+    failed = 0
+    for st in waiting:
+        try:
+            done = _deliver(st.id, again=False)
+            click.echo(f"sent {done.id} revision {done.revision} to {done.billing_email}")
+        except BillingError as exc:
+            failed += 1
+            click.echo(f"not sent {st.id}: {exc}", err=True)
+    if failed:
+        _fail(f"{failed} of {len(waiting)} statements not sent (see above)")
+    if not waiting:
+        click.echo(f"no statements of {org_id} for {period} are waiting to be sent")
+
+
+@statements.command("resend")
+@click.argument("statement_id")
+@reports_errors
+def statements_resend(statement_id: str) -> None:
+    """Render the current revision to a new PDF (earlier ones are kept) and email it."""
+    st = _deliver(statement_id, again=True)
+    click.echo(f"sent {st.id} revision {st.revision} to {st.billing_email}")
+
+
+@statements.command("pdf")
+@click.argument("statement_id")
+@click.option("--revision", type=click.IntRange(0), help="Default: the current revision.")
+@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@reports_errors
+def statements_pdf(statement_id: str, revision: int | None, output: Path) -> None:
+    """Save a revision's PDF to a file."""
+    from psa_billing import runtime  # noqa: PLC0415
+    from psa_billing.logic.statements import pdf_bytes  # noqa: PLC0415
+
+    data = pdf_bytes(_repo(), runtime.object_store(), runtime.org_cache(), statement_id, revision)
+    output.write_bytes(data)
+    click.echo(f"wrote {output} ({len(data):,} bytes)")
+
+
+# ------------------------------------------------------------------------------- orgs
+
+
+@cli.group()
+def org() -> None:
+    """The MSP's own details, printed on its statements."""
+
+
+@org.command("set")
+@click.argument("org_id")
+@click.option("--name", help="The MSP's name.")
+@click.option("--address", "address", multiple=True, help="An address line (repeat).")
+@click.option("--email", help="Contact address shown on statements and used as Reply-To.")
+@reports_errors
+def org_set(org_id: str, name: str | None, address: tuple[str, ...], email: str | None) -> None:
+    """Set an organisation's name, address and contact email."""
+    from psa_billing.domain.org import Organisation  # noqa: PLC0415
+
+    repo = _repo()
+    current = repo.get_org(org_id)
+    if current is None:
+        _fail(f"organisation {org_id!r} does not exist (import its data first)")
+        return
+    updated = Organisation(
+        id=org_id,
+        name=name if name is not None else current.name,
+        address_lines=address or current.address_lines,
+        email=email if email is not None else current.email,
+    )
+    repo.put_org(updated)
+    click.echo(f"{org_id}: {updated.name}; {', '.join(updated.address_lines)}; {updated.email}")
+
+
 # ------------------------------------------------------------------------------ local
 
 
@@ -235,6 +406,24 @@ def local_up(
         out=out,
         exit_after_demo=exit_after_demo,
     )
+
+
+@local.command("outbox")
+@click.option("--json", "as_json", is_flag=True)
+@reports_errors
+def local_outbox(as_json: bool) -> None:
+    """What the local SES accepted: to, subject, attachments (names and sizes)."""
+    from psa_billing.local.stack import read_outbox  # noqa: PLC0415
+
+    mails = read_outbox(target.local_endpoint())
+    if as_json:
+        click.echo(json.dumps(mails, indent=2, ensure_ascii=False))
+        return
+    if not mails:
+        click.echo("the local outbox is empty")
+    for m in mails:
+        files = ", ".join(f"{a['filename']} ({a['size']:,} bytes)" for a in m["attachments"])
+        click.echo(f"{m['to']}  {m['subject']}  [{files}]")
 
 
 @local.command("status")

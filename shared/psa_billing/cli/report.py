@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 import click
 
 from psa_billing.cli.runner import Progress, start_run, wait_for_run
 from psa_billing.config import get_settings
+from psa_billing.domain.model import Line
 from psa_billing.domain.money import Currency, format_amount
 from psa_billing.domain.statement import Statement, format_percent, format_quantity
 from psa_billing.logic.events import RunRequest
@@ -102,15 +104,16 @@ def print_statement_table(items: list[Statement]) -> None:
     rows = []
     for st in items:
         cur = Currency.of(st.currency)
+        now = st.current()
         rows.append(
             (
                 st.id,
                 _clip(st.customer_name, 28),
                 str(st.period),
                 st.currency,
-                format_amount(st.subtotal, cur),
-                format_amount(st.tax, cur),
-                format_amount(st.total, cur),
+                format_amount(now.subtotal, cur),
+                format_amount(now.tax, cur),
+                format_amount(now.total, cur),
                 str(st.revision),
                 str(st.status),
             )
@@ -126,25 +129,48 @@ def print_statement(st: Statement) -> None:
     click.echo(f"  status    {st.status}   created {st.created_at.isoformat(timespec='seconds')}")
     if st.last_error:
         click.echo(f"  error     {st.last_error}")
-    rows = [
-        (
-            ln.id,
-            _clip(ln.description, 60),
-            format_quantity(ln),
-            format_amount(ln.unit_price, cur),
-            format_amount(ln.amount, cur),
+
+    def lines_table(lines: tuple[Line, ...]) -> None:
+        rows = [
+            (
+                ln.id,
+                _clip(ln.description, 60),
+                format_quantity(ln),
+                format_amount(ln.unit_price, cur),
+                format_amount(ln.amount, cur),
+            )
+            for ln in lines
+        ]
+        _table(("line", "description", "qty", "unit price", "amount"), rows)
+
+    def totals(subtotal: Decimal, tax: Decimal, total: Decimal) -> None:
+        click.echo(f"  subtotal  {format_amount(subtotal, cur):>14} {st.currency}")
+        click.echo(
+            f"  tax       {format_amount(tax, cur):>14} {st.currency}"
+            f"  ({format_percent(st.tax_percent)}%)"
         )
-        for ln in st.lines
-    ]
+        click.echo(f"  total     {format_amount(total, cur):>14} {st.currency}")
+
     click.echo("")
-    _table(("line", "description", "qty", "unit price", "amount"), rows)
+    if st.adjustments:
+        click.echo("Original lines (never changed):")
+    lines_table(st.lines)
     click.echo("")
-    click.echo(f"  subtotal  {format_amount(st.subtotal, cur):>14} {st.currency}")
-    click.echo(
-        f"  tax       {format_amount(st.tax, cur):>14} {st.currency}"
-        f"  ({format_percent(st.tax_percent)}%)"
-    )
-    click.echo(f"  total     {format_amount(st.total, cur):>14} {st.currency}")
+    if not st.adjustments:
+        totals(st.subtotal, st.tax, st.total)
+        return
+    totals(st.subtotal, st.tax, st.total)
+    click.echo("")
+    click.echo("Adjustments, in order:")
+    for a in st.adjustments:
+        click.echo(f"  {a.number}. {a.at}  {a.actor}: {a.summary(cur)}")
+        click.echo(f"     reason: {a.reason}")
+    now = st.current()
+    click.echo("")
+    click.echo(f"Effective statement (revision {st.revision}):")
+    lines_table(now.lines)
+    click.echo("")
+    totals(now.subtotal, now.tax, now.total)
 
 
 def _clip(text: str, n: int) -> str:

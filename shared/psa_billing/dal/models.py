@@ -150,6 +150,22 @@ class StatementItem(Item, discriminator="statement"):
     claimed_revision = NumberAttribute(null=True)
 
 
+class AdjustmentItem(Item, discriminator="adjustment"):
+    """Appended after the statement item (same pk), never changed."""
+
+    statement_id = UnicodeAttribute()
+    number = NumberAttribute()
+    adjustment_kind = UnicodeAttribute()
+    at = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    reason = UnicodeAttribute()
+    line_id = UnicodeAttribute()
+    description = UnicodeAttribute(null=True)
+    quantity = UnicodeAttribute(null=True)
+    unit_price = UnicodeAttribute(null=True)
+    amount = UnicodeAttribute(null=True)
+
+
 class RunItem(Item, discriminator="run"):
     run_id = UnicodeAttribute()
     period = UnicodeAttribute()

@@ -18,6 +18,7 @@ from pynamodb.transactions import TransactWrite
 
 from psa_billing.dal import keys
 from psa_billing.dal.models import (
+    AdjustmentItem,
     ContractItem,
     CustomerItem,
     DeviceItem,
@@ -32,6 +33,7 @@ from psa_billing.dal.models import (
     bind,
 )
 from psa_billing.dal.serde import (
+    adjustment_from,
     contract_from,
     customer_from,
     dec,
@@ -43,6 +45,8 @@ from psa_billing.dal.serde import (
     statement_from,
     ticket_from,
 )
+from psa_billing.domain.adjustments import Adjustment
+from psa_billing.domain.errors import BillingError
 from psa_billing.domain.model import (
     Contract,
     Customer,
@@ -56,6 +60,10 @@ from psa_billing.domain.model import (
 from psa_billing.domain.org import Organisation
 from psa_billing.domain.run import CustomerOutcome, Outcome, Run, RunStatus
 from psa_billing.domain.statement import Statement, StatementStatus
+
+
+class ConcurrentChangeError(BillingError):
+    """A conditional write lost to another writer; nothing was changed."""
 
 
 def _now() -> str:
@@ -91,6 +99,17 @@ class DynamoRepository:
             address_lines=tuple(x for x in item.address.split("\n") if x),
             email=item.email,
         )
+
+    def put_org(self, org: Organisation) -> None:
+        OrgItem(
+            pk=keys.ORGS_PK,
+            sk=keys.org_sk(org.id),
+            org_id=org.id,
+            name=org.name,
+            address="\n".join(org.address_lines),
+            email=org.email,
+            updated_at=_now(),
+        ).save()
 
     def list_org_ids(self) -> list[str]:
         return [i.org_id for i in OrgItem.query(keys.ORGS_PK, OrgItem.sk.startswith("ORG#"))]
@@ -208,17 +227,68 @@ class DynamoRepository:
         self._outcome_item(outcome).save()
 
     def get_statement(self, statement_id: str, *, with_inputs: bool = False) -> Statement | None:
-        try:
-            item = StatementItem.get(
-                keys.statement_pk(statement_id), keys.STATEMENT_SK, consistent_read=True
-            )
-        except DoesNotExist:
+        """One Query: the statement item and, after it, its adjustments in order."""
+        statement: StatementItem | None = None
+        adjustments: list[Adjustment] = []
+        for item in Item.query(keys.statement_pk(statement_id), consistent_read=True):
+            if isinstance(item, StatementItem):
+                statement = item
+            elif isinstance(item, AdjustmentItem):
+                adjustments.append(adjustment_from(item))
+        if statement is None:
             return None
-        return statement_from(item, with_inputs=with_inputs)
+        return statement_from(statement, with_inputs=with_inputs, adjustments=tuple(adjustments))
 
-    def _statement_items(self, org_id: str, period: str | None) -> Iterator[StatementItem]:
-        """All of an organisation's statements (of one period), in (period, customer) order:
-        one Query per shard, merged."""
+    def append_adjustment(self, st: Statement, adj: Adjustment) -> None:
+        """One TransactWriteItems: the adjustment, appended, and the statement's revision
+        raised from the one the adjustment was validated against. A concurrent
+        adjustment, or one while the statement is being emailed, is refused."""
+        period = str(st.period)
+        item = AdjustmentItem(
+            pk=keys.statement_pk(st.id),
+            sk=keys.adjustment_sk(adj.number),
+            # Listed right after its statement in GSI2, so lists show current totals.
+            gsi2pk=keys.org_statements_pk(st.org_id, keys.statement_shard(st.customer_id)),
+            gsi2sk=keys.org_statements_sk(period, st.customer_id)
+            + "#"
+            + keys.adjustment_sk(adj.number),
+            org_id=st.org_id,
+            statement_id=st.id,
+            number=adj.number,
+            adjustment_kind=str(adj.kind),
+            at=adj.at,
+            actor=adj.actor,
+            reason=adj.reason,
+            line_id=adj.line_id,
+            description=adj.description,
+            quantity=dec(adj.quantity),
+            unit_price=dec(adj.unit_price),
+            amount=dec(adj.amount),
+        )
+        target = StatementItem(pk=keys.statement_pk(st.id), sk=keys.STATEMENT_SK)
+        try:
+            with TransactWrite(connection=Connection(region=self._region)) as tx:
+                tx.save(item, condition=AdjustmentItem.pk.does_not_exist())
+                tx.update(
+                    target,
+                    actions=[
+                        StatementItem.revision.set(adj.number),
+                        StatementItem.status.set(str(StatementStatus.PENDING_REVIEW)),
+                    ],
+                    condition=(StatementItem.revision == adj.number - 1)
+                    & (StatementItem.status != str(StatementStatus.SENDING)),
+                )
+        except TransactWriteError as exc:
+            if _is_condition_failure(exc):
+                raise ConcurrentChangeError(
+                    f"statement {st.id} changed meanwhile (adjusted or being sent); "
+                    "show it again and retry"
+                ) from exc
+            raise
+
+    def _org_statement_items(self, org_id: str, period: str | None) -> Iterator[Item]:
+        """An organisation's statements (of one period) in (period, customer) order, each
+        followed by its adjustments: one Query per shard, merged."""
         streams = []
         for shard in range(keys.STATEMENT_SHARDS):
             pk = keys.org_statements_pk(org_id, shard)
@@ -227,29 +297,43 @@ class DynamoRepository:
                 (
                     (item.gsi2sk or "", n, item)
                     for n, item in enumerate(Item.org_statements.query(pk, cond))
-                    if isinstance(item, StatementItem)
                 )
             )
         for _, _, item in heapq.merge(*streams):
             yield item
 
     def list_statements(self, org_id: str, period: str | None = None) -> list[Statement]:
-        return [statement_from(i) for i in self._statement_items(org_id, period)]
+        found: list[tuple[StatementItem, list[Adjustment]]] = []
+        for item in self._org_statement_items(org_id, period):
+            if isinstance(item, StatementItem):
+                found.append((item, []))
+            elif isinstance(item, AdjustmentItem) and found:
+                found[-1][1].append(adjustment_from(item))
+        return [statement_from(i, adjustments=tuple(adj)) for i, adj in found]
 
     def billed_customer_ids(self, org_id: str, period: str) -> set[str]:
-        return {i.customer_id for i in self._statement_items(org_id, period)}
+        return {
+            i.customer_id
+            for i in self._org_statement_items(org_id, period)
+            if isinstance(i, StatementItem)
+        }
 
     # -- delivery state -----------------------------------------------------------------
 
-    def claim_for_sending(self, statement_id: str, revision: int) -> Statement | None:
+    def claim_for_sending(
+        self, statement_id: str, revision: int, *, again: bool = False
+    ) -> Statement | None:
         """Conditional update: only one sender gets a revision, and a revision already
-        sent is not sent again by accident. Returns the claimed statement, or None."""
+        sent is not sent again by accident (``again`` is an explicit re-send).
+        Returns the claimed statement (without adjustments), or None."""
         item = StatementItem(pk=keys.statement_pk(statement_id), sk=keys.STATEMENT_SK)
         sendable = [
             str(StatementStatus.READY_TO_SEND),
             str(StatementStatus.PENDING_REVIEW),
             str(StatementStatus.SEND_FAILED),
         ]
+        if again:
+            sendable.append(str(StatementStatus.SENT))
         try:
             item.update(
                 actions=[

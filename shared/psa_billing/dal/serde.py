@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from psa_billing.dal.models import (
+    AdjustmentItem,
     ContractItem,
     CustomerItem,
     DeviceItem,
@@ -17,6 +18,7 @@ from psa_billing.dal.models import (
     TicketItem,
     TimeEntryItem,
 )
+from psa_billing.domain.adjustments import Adjustment, AdjustmentKind
 from psa_billing.domain.model import (
     BillingSettings,
     Contract,
@@ -207,7 +209,27 @@ def inputs_from_blob(blob: bytes) -> StatementInputs:
     )
 
 
-def statement_from(item: StatementItem, *, with_inputs: bool = False) -> Statement:
+def adjustment_from(item: AdjustmentItem) -> Adjustment:
+    return Adjustment(
+        number=int(item.number),
+        kind=AdjustmentKind(item.adjustment_kind),
+        at=item.at,
+        actor=item.actor,
+        reason=item.reason,
+        line_id=item.line_id,
+        description=item.description,
+        quantity=_d(item.quantity),
+        unit_price=_d(item.unit_price),
+        amount=_d(item.amount),
+    )
+
+
+def statement_from(
+    item: StatementItem,
+    *,
+    with_inputs: bool = False,
+    adjustments: tuple[Adjustment, ...] = (),
+) -> Statement:
     return Statement(
         id=item.statement_id,
         org_id=item.org_id,
@@ -231,6 +253,7 @@ def statement_from(item: StatementItem, *, with_inputs: bool = False) -> Stateme
         last_error=item.last_error,
         sent_revision=None if item.sent_revision is None else int(item.sent_revision),
         sent_at=None if item.sent_at is None else datetime.fromisoformat(item.sent_at),
+        adjustments=adjustments,
     )
 
 

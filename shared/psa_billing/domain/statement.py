@@ -12,6 +12,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from psa_billing.domain.adjustments import Adjustment, Totals, effective
 from psa_billing.domain.model import Line, LineKind, Period, StatementDraft, StatementInputs
 from psa_billing.domain.money import Currency, format_amount
 
@@ -62,11 +63,23 @@ class Statement:
     last_error: str | None = None
     sent_revision: int | None = None
     sent_at: datetime | None = None
+    adjustments: tuple[Adjustment, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def number(self) -> str:
         return statement_number(self.customer_id, self.period)
+
+    @property
+    def currency_info(self) -> Currency:
+        return Currency.of(self.currency)
+
+    def current(self) -> Totals:
+        """The effective statement: originals with their latest edits, plus credits,
+        totals recomputed with the same rounding (billing-rules.md "Adjustments")."""
+        if not self.adjustments:
+            return Totals(self.lines, self.subtotal, self.tax, self.total)
+        return effective(self.lines, self.adjustments, self.tax_percent, self.currency_info)
 
     @classmethod
     def from_draft(
@@ -102,6 +115,7 @@ class Statement:
         """The statement as the API and `--json` show it: money as strings with exactly
         the currency's digits (billing-rules.md "Money")."""
         cur = Currency.of(self.currency)
+        now = self.current()
         return {
             "id": self.id,
             "number": self.number,
@@ -116,15 +130,43 @@ class Statement:
             "billingEmail": self.billing_email,
             "createdAt": self.created_at.isoformat(),
             "runId": self.run_id,
-            "lines": [line_public(line, cur) for line in self.lines],
-            "subtotal": format_amount(self.subtotal, cur),
+            "lines": [line_public(line, cur) for line in now.lines],
+            "subtotal": format_amount(now.subtotal, cur),
             "taxPercent": format_percent(self.tax_percent),
-            "tax": format_amount(self.tax, cur),
-            "total": format_amount(self.total, cur),
+            "tax": format_amount(now.tax, cur),
+            "total": format_amount(now.total, cur),
+            "original": {
+                "lines": [line_public(line, cur) for line in self.lines],
+                "subtotal": format_amount(self.subtotal, cur),
+                "tax": format_amount(self.tax, cur),
+                "total": format_amount(self.total, cur),
+            },
+            "adjustments": [adjustment_public(a, cur) for a in self.adjustments],
             "sendAttempts": self.send_attempts,
             "lastError": self.last_error,
             "sentRevision": self.sent_revision,
         }
+
+
+def adjustment_public(a: Adjustment, cur: Currency) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "number": a.number,
+        "kind": str(a.kind),
+        "at": a.at,
+        "actor": a.actor,
+        "reason": a.reason,
+        "lineId": a.line_id,
+        "summary": a.summary(cur),
+    }
+    if a.description is not None:
+        out["description"] = a.description
+    if a.quantity is not None:
+        out["quantity"] = f"{a.quantity.normalize():f}"
+    if a.unit_price is not None:
+        out["unitPrice"] = format_amount(a.unit_price, cur)
+    if a.amount is not None:
+        out["amount"] = format_amount(a.amount, cur)
+    return out
 
 
 def format_percent(value: Decimal) -> str:

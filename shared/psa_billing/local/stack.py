@@ -31,6 +31,7 @@ from moto.moto_api._internal.models import moto_api_backend
 from moto.server import ThreadedMotoServer
 
 from psa_billing.local import atomic, hook
+from psa_billing.local.outbox import OutboxServer, read_outbox
 from psa_billing.local.template import (
     STATE_MACHINE_ID,
     USER_POOL_CLIENT_ID,
@@ -106,6 +107,9 @@ class RunningStack:
         self.stop()
 
 
+__all__ = ["RunningStack", "default_endpoint", "is_stack_ready", "read_outbox", "start_local_stack"]
+
+
 def default_endpoint() -> str:
     return f"http://127.0.0.1:{os.environ.get(PORT_ENV, str(DEFAULT_PORT))}"
 
@@ -162,7 +166,14 @@ def _start(
     started = time.perf_counter()
     saved = _SavedProcessState.capture()
     _configure_process()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    names = local_resources(template_path, overrides)
+    server = OutboxServer(
+        account_id=names.account_id,
+        region=names.region,
+        ip_address="127.0.0.1",
+        port=port,
+        verbose=False,
+    )
     try:
         server.start()
         host, bound_port = server.get_host_and_port()

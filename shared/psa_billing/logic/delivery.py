@@ -7,17 +7,19 @@ loads the PDF or email code (cold starts, see tests/unit/test_cold_start.py).
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Protocol
 
 from psa_billing.dal.errors import TransientError, is_transient
 from psa_billing.dal.objects import pdf_key
+from psa_billing.domain.adjustments import AdjustmentKind
 from psa_billing.domain.errors import BillingError
 from psa_billing.domain.org import Organisation
 from psa_billing.domain.statement import Statement
 from psa_billing.logic.events import CustomerTask
 from psa_billing.render.email import build_statement_email
 from psa_billing.render.pdf import render_statement_pdf
-from psa_billing.render.view import LineView, OrgView, StatementView
+from psa_billing.render.view import AdjustmentView, LineView, OrgView, StatementView
 
 
 class StatementNotFoundError(BillingError):
@@ -36,7 +38,9 @@ class StatementReader(Protocol):
 
 
 class SendRepository(StatementReader, Protocol):
-    def claim_for_sending(self, statement_id: str, revision: int) -> Statement | None: ...
+    def claim_for_sending(
+        self, statement_id: str, revision: int, *, again: bool = False
+    ) -> Statement | None: ...
     def mark_sent(self, statement_id: str, revision: int) -> None: ...
     def mark_send_failed(self, statement_id: str, revision: int, error: str) -> None: ...
 
@@ -55,6 +59,11 @@ class Orgs(Protocol):
 
 
 def statement_view(st: Statement, org: Organisation) -> StatementView:
+    """What the PDF and the email show: the current revision (billing-rules.md
+    "Adjustments": originals with their latest edit, plus credit lines)."""
+    now = st.current()
+    edited = {a.line_id for a in st.adjustments if a.kind is AdjustmentKind.EDIT}
+    cur = st.currency_info
     return StatementView(
         statement_id=st.id,
         number=st.number,
@@ -73,14 +82,21 @@ def statement_view(st: Statement, org: Organisation) -> StatementView:
                 quantity=ln.quantity,
                 unit_price=ln.unit_price,
                 amount=ln.amount,
+                edited=ln.id in edited,
             )
-            for ln in st.lines
+            for ln in now.lines
         ),
-        subtotal=st.subtotal,
+        subtotal=now.subtotal,
         tax_percent=st.tax_percent,
-        tax=st.tax,
-        total=st.total,
+        tax=now.tax,
+        total=now.total,
         revision=st.revision,
+        adjustments=tuple(
+            AdjustmentView(
+                number=a.number, at=a.at, actor=a.actor, reason=a.reason, summary=a.summary(cur)
+            )
+            for a in st.adjustments
+        ),
     )
 
 
@@ -121,20 +137,28 @@ def send_statement(
     mailer: Mailer,
     orgs: Orgs,
     sender: str,
+    clock: Callable[[], datetime],
+    again: bool = False,
 ) -> bool:
     """Email one revision at most once. Returns False when it was already sent or is
     being sent by someone else (Step Functions retries and concurrent sends find the
     claim taken). AWS requests: UpdateItem (claim), GetObject, SendEmail, UpdateItem."""
-    st = repo.claim_for_sending(statement_id, revision)
+    st = repo.claim_for_sending(statement_id, revision, again=again)
     if st is None:
         return False
+    if st.revision > 0:  # an adjusted statement: its adjustments are items of their own
+        st = repo.get_statement(statement_id) or st
     org = orgs.get(st.org_id)
     view = statement_view(st, org)
     key = statement_pdf_key(st)
     try:
         pdf = store.get(key)
         raw = build_statement_email(
-            view, sender=sender, pdf=pdf, pdf_filename=f"{st.number}-r{st.revision}.pdf"
+            view,
+            sender=sender,
+            pdf=pdf,
+            pdf_filename=f"{st.number}-r{st.revision}.pdf",
+            sent_at=clock(),
         )
         mailer.send_raw(raw, sender=sender, to=st.billing_email)
     except Exception as exc:

@@ -1,0 +1,223 @@
+"""Statements people receive, on the local stack: the review queue, sending once,
+send failures kept and retried, adjustments appended, re-sends with a new PDF."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from psa_billing import runtime
+from psa_billing.config import get_settings
+from psa_billing.dal.errors import TransientError
+from psa_billing.domain.adjustments import InvalidAdjustmentError
+from psa_billing.domain.model import Period
+from psa_billing.domain.statement import Statement, StatementStatus
+from psa_billing.local.stack import read_outbox
+from psa_billing.logic.delivery import SendRejectedError, send_statement, statement_pdf_key
+from psa_billing.logic.statements import Credit, LineEdit, NotSendableError, adjust, deliver
+from tests.support import bill, load_demo
+
+pytestmark = pytest.mark.e2e
+PERIOD = Period(2026, 10)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _deliver(
+    statement_id: str, *, sender: str | None = None, again: bool = False, mailer: Any = None
+) -> Statement:
+    return deliver(
+        statement_id,
+        repo=runtime.repository(),
+        store=runtime.object_store(),
+        mailer=mailer or runtime.mailer(),
+        orgs=runtime.org_cache(),
+        sender=sender or get_settings().sender_email,
+        clock=_now,
+        again=again,
+    )
+
+
+@pytest.fixture
+def billed(repo: Any, org_id: str) -> list[Statement]:
+    load_demo(repo, org_id, customers=8, seed=21, period=PERIOD)
+    bill(repo, org_id, PERIOD)
+    return repo.list_statements(org_id, str(PERIOD))
+
+
+def _pending(statements: list[Statement]) -> Statement:
+    return next(s for s in statements if s.status is StatementStatus.PENDING_REVIEW)
+
+
+def _outbox_to(local_stack: Any, address: str) -> list[dict[str, Any]]:
+    return [m for m in read_outbox(local_stack.endpoint) if address in m["to"]]
+
+
+def test_statement_without_auto_send_waits_until_someone_sends_it(
+    local_stack: Any, billed: list[Statement]
+) -> None:
+    st = _pending(billed)
+    before = len(_outbox_to(local_stack, st.billing_email))  # other tests share the outbox
+
+    sent = _deliver(st.id)
+
+    assert sent.status is StatementStatus.SENT and sent.sent_revision == 0
+    mails = _outbox_to(local_stack, st.billing_email)[before:]
+    assert len(mails) == 1
+    assert mails[0]["subject"].startswith("Your October 2026 statement from")
+    assert [a["filename"] for a in mails[0]["attachments"]] == [f"{st.number}-r0.pdf"]
+    with pytest.raises(NotSendableError, match="already sent"):
+        _deliver(st.id)
+
+
+def test_concurrent_sends_email_a_revision_once(local_stack: Any, billed: list[Statement]) -> None:
+    st = _pending(billed)
+    before = len(_outbox_to(local_stack, st.billing_email))
+    outcomes: list[str] = []
+
+    def send() -> None:
+        try:
+            _deliver(st.id)
+            outcomes.append("sent")
+        except NotSendableError:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=send) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert outcomes.count("sent") == 1
+    assert len(_outbox_to(local_stack, st.billing_email)) - before == 1
+
+
+def test_a_retried_send_step_does_not_email_twice(
+    local_stack: Any, billed: list[Statement]
+) -> None:
+    st = next(s for s in billed if s.status is StatementStatus.SENT)  # sent by the run
+    before = len(_outbox_to(local_stack, st.billing_email))
+
+    again = send_statement(
+        st.id,
+        0,
+        repo=runtime.repository(),
+        store=runtime.object_store(),
+        mailer=runtime.mailer(),
+        orgs=runtime.org_cache(),
+        sender=get_settings().sender_email,
+        clock=_now,
+    )
+
+    assert again is False
+    assert len(_outbox_to(local_stack, st.billing_email)) == before
+
+
+def test_rejected_send_keeps_the_statement_marked_and_a_later_send_succeeds(
+    repo: Any, local_stack: Any, billed: list[Statement]
+) -> None:
+    st = _pending(billed)
+    before = len(_outbox_to(local_stack, st.billing_email))
+
+    with pytest.raises(SendRejectedError):
+        _deliver(st.id, sender="billing@not-verified.example")  # SES refuses this sender
+
+    failed = repo.get_statement(st.id)
+    assert failed.status is StatementStatus.SEND_FAILED
+    assert failed.send_attempts == 1
+    assert "MessageRejected" in (failed.last_error or "")
+    assert failed.lines == st.lines
+
+    sent = _deliver(st.id)
+    assert sent.status is StatementStatus.SENT
+    assert sent.send_attempts == 2
+    assert len(_outbox_to(local_stack, st.billing_email)) - before == 1
+
+
+class _ThrottledOnce:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def send_raw(self, raw: bytes, *, sender: str, to: str) -> str:
+        self.calls += 1
+        if self.calls == 1:
+            raise ClientError(
+                {"Error": {"Code": "Throttling", "Message": "Maximum sending rate exceeded."}},
+                "SendEmail",
+            )
+        return runtime.mailer().send_raw(raw, sender=sender, to=to)
+
+
+def test_throttled_send_is_retryable_and_then_goes_out(
+    repo: Any, local_stack: Any, billed: list[Statement]
+) -> None:
+    st = _pending(billed)
+    before = len(_outbox_to(local_stack, st.billing_email))
+    mailer = _ThrottledOnce()
+
+    with pytest.raises(TransientError):
+        _deliver(st.id, mailer=mailer)
+    assert repo.get_statement(st.id).status is StatementStatus.SEND_FAILED
+
+    assert _deliver(st.id, mailer=mailer).status is StatementStatus.SENT
+    assert len(_outbox_to(local_stack, st.billing_email)) - before == 1
+
+
+def test_adjustments_are_appended_and_a_resend_emails_a_new_pdf(
+    repo: Any, local_stack: Any, billed: list[Statement]
+) -> None:
+    st = next(s for s in billed if s.status is StatementStatus.SENT)
+    before = len(_outbox_to(local_stack, st.billing_email)) - 1  # the run's mail is the last
+    cur = st.currency_info
+    credit = str(cur.quantum * 100)  # 1.00 GBP, 100 JPY, 0.100 BHD
+
+    edited = adjust(
+        repo,
+        st.id,
+        LineEdit("L1", description="Agreed: devices"),
+        actor="ann",
+        reason="customer asked",
+        clock=_now,
+    )
+    credited = adjust(
+        repo, st.id, Credit(credit, "Goodwill"), actor="bob", reason="outage", clock=_now
+    )
+
+    assert (edited.revision, credited.revision) == (1, 2)
+    assert credited.lines == st.lines  # the originals, untouched
+    assert [a.actor for a in credited.adjustments] == ["ann", "bob"]
+    assert credited.status is StatementStatus.PENDING_REVIEW
+    now = credited.current()
+    assert now.subtotal == st.subtotal - Decimal(credit)
+    public = credited.public()
+    assert public["revision"] == 2 and public["lines"][-1]["kind"] == "credit"
+    assert public["original"]["total"] == st.public()["total"]
+
+    with pytest.raises(InvalidAdjustmentError):
+        adjust(repo, st.id, LineEdit("C1", description="x"), actor="ann", reason="r", clock=_now)
+    assert repo.get_statement(st.id).revision == 2  # nothing appended
+
+    resent = _deliver(st.id, again=True)
+
+    assert resent.status is StatementStatus.SENT and resent.sent_revision == 2
+    s3 = boto3.client("s3")
+    bucket = get_settings().statements_bucket
+
+    for rev in (0, 2):
+        key = statement_pdf_key(replace(st, revision=rev))
+        assert s3.get_object(Bucket=bucket, Key=key)["Body"].read().startswith(b"%PDF")
+    mails = _outbox_to(local_stack, st.billing_email)[before:]
+    assert [m["attachments"][0]["filename"] for m in mails] == [
+        f"{st.number}-r0.pdf",
+        f"{st.number}-r2.pdf",
+    ]
+    assert mails[1]["subject"].startswith("Updated")
