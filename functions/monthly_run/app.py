@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from psa_billing import runtime
@@ -16,6 +15,7 @@ from psa_billing.dal.errors import transient_as_retryable
 from psa_billing.dal.serde import statement_to_payload
 from psa_billing.logic import monthly
 from psa_billing.logic.events import CloseRunEvent, CustomerTask, PlanRunEvent
+from psa_billing.observability import count
 
 logger = Logger()
 tracer = Tracer()
@@ -42,7 +42,7 @@ def bill_customer(event: dict[str, Any], context: LambdaContext) -> dict[str, An
         result = monthly.bill_customer(
             task, runtime.repository(), runtime.utc_now, statement_to_payload
         )
-    metrics.add_metric(name=f"Outcome_{result['outcome']}", unit=MetricUnit.Count, value=1)
+    count(metrics, f"Outcome_{result['outcome']}")
     return result
 
 
@@ -55,7 +55,7 @@ def record_failure(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         "customer failed",
         extra={"customerId": task.customer_id, "error": monthly.describe(task.error)},
     )
-    metrics.add_metric(name="Outcome_failed", unit=MetricUnit.Count, value=1)
+    count(metrics, "Outcome_failed")
     with transient_as_retryable():
         return monthly.record_failure(task, runtime.repository())
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from psa_billing import runtime
@@ -13,6 +12,7 @@ from psa_billing.config import get_settings
 from psa_billing.dal.errors import transient_as_retryable
 from psa_billing.logic.delivery import send_statement
 from psa_billing.logic.events import CustomerTask
+from psa_billing.observability import count
 
 logger = Logger()
 tracer = Tracer()
@@ -35,7 +35,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             sender=get_settings().sender_email,
             clock=runtime.utc_now,
         )
-    metrics.add_metric(
-        name="StatementsSent" if sent else "SendSkipped", unit=MetricUnit.Count, value=1
-    )
+    count(metrics, "StatementsSent" if sent else "SendSkipped")
     return task.out(sent=sent)

@@ -163,3 +163,125 @@ def test_bad_input_gets_a_clear_error_and_a_non_zero_exit(
     no_org = cli(cli_env, "run", "--org", "no-such-org", "--period", "2026-09")
     assert no_org.returncode != 0
     assert "organisation 'no-such-org' does not exist" in no_org.stderr.strip().splitlines()[-1]
+
+
+def test_review_adjust_send_and_resend_through_the_command_line(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    doc = tmp_path / "review.json"
+    made = cli(
+        cli_env,
+        "demo-data",
+        "--customers",
+        "6",
+        "--seed",
+        "8",
+        "--period",
+        "2026-08",
+        "--org",
+        "cli-review",
+        "--output",
+        str(doc),
+    )
+    assert made.returncode == 0, made.stderr
+    assert cli(cli_env, "import", str(doc)).returncode == 0
+    org = cli(
+        cli_env,
+        "org",
+        "set",
+        "cli-review",
+        "--name",
+        "Review IT Ltd",
+        "--address",
+        "1 High St",
+        "--address",
+        "York",
+        "--email",
+        "ar@review.example",
+    )
+    assert org.returncode == 0, org.stderr
+    assert cli(cli_env, "run", "--org", "cli-review", "--period", "2026-08").returncode == 0
+    listed = json.loads(cli(cli_env, "statements", "list", "--org", "cli-review", "--json").stdout)
+    pending = [s for s in listed if s["status"] == "pending_review"]
+    assert pending, "the demo has customers without auto-send"
+    st = pending[0]
+
+    too_big = cli(
+        cli_env,
+        "statements",
+        "adjust",
+        st["id"],
+        "--credit",
+        "99999999",
+        "--description",
+        "Refund",
+        "--reason",
+        "test",
+    )
+    assert too_big.returncode != 0
+    assert "larger than the statement's subtotal" in too_big.stderr
+    unknown = cli(
+        cli_env,
+        "statements",
+        "adjust",
+        st["id"],
+        "--line",
+        "L99",
+        "--quantity",
+        "1",
+        "--reason",
+        "test",
+    )
+    assert unknown.returncode != 0 and "no line 'L99'" in unknown.stderr
+
+    adjusted = cli(
+        cli_env,
+        "statements",
+        "adjust",
+        st["id"],
+        "--line",
+        "L1",
+        "--description",
+        "Agreed with finance",
+        "--reason",
+        "customer query",
+        "--actor",
+        "ann",
+        "--json",
+    )
+    assert adjusted.returncode == 0, adjusted.stderr
+    assert json.loads(adjusted.stdout)["revision"] == 1
+    shown = cli(cli_env, "statements", "show", st["id"])
+    assert "Adjustments, in order:" in shown.stdout and "ann" in shown.stdout
+
+    sent = cli(cli_env, "statements", "send", st["id"])
+    assert sent.returncode == 0, sent.stderr
+    assert "revision 1" in sent.stdout
+    twice = cli(cli_env, "statements", "send", st["id"])
+    assert twice.returncode != 0 and "already sent" in twice.stderr
+
+    rest = cli(
+        cli_env, "statements", "send", "--org", "cli-review", "--period", "2026-08", "--pending"
+    )
+    assert rest.returncode == 0, rest.stderr
+    assert rest.stdout.count("sent ") == len(pending) - 1
+
+    resent = cli(cli_env, "statements", "resend", st["id"])
+    assert resent.returncode == 0, resent.stderr
+
+    for rev, name in ((None, "current.pdf"), ("0", "original.pdf")):
+        out = tmp_path / name
+        args = ["statements", "pdf", st["id"], "--output", str(out)]
+        if rev is not None:
+            args += ["--revision", rev]
+        saved = cli(cli_env, *args)
+        assert saved.returncode == 0, saved.stderr
+        assert out.read_bytes().startswith(b"%PDF")
+
+    outbox = json.loads(cli(cli_env, "local", "outbox", "--json").stdout)
+    to_customer = [m for m in outbox if st["billingEmail"] in m["to"] and "Review IT" in m["from"]]
+    assert [m["attachments"][0]["filename"] for m in to_customer] == [
+        f"{st['number']}-r1.pdf",
+        f"{st['number']}-r1.pdf",
+    ]
+    assert all(m["attachments"][0]["size"] > 1000 for m in to_customer)

@@ -3,12 +3,14 @@ import -> run -> statements in DynamoDB, PDFs in S3, mails in SES."""
 
 from __future__ import annotations
 
+import io
 import json
 from email.utils import parseaddr
 from typing import Any
 
 import boto3
 import pytest
+from pypdf import PdfReader
 
 from psa_billing.cli.runner import wait_for_run
 from psa_billing.config import get_settings
@@ -21,6 +23,11 @@ from tests.support import bill, expected_drafts, load_demo, mails, start
 
 PERIOD = Period(2026, 10)
 pytestmark = pytest.mark.e2e
+
+
+def _pdf_text(data: bytes) -> str:
+    reader = PdfReader(io.BytesIO(data))
+    return "\n".join(page.extract_text() for page in reader.pages)
 
 
 def _comparable(st: Statement) -> dict[str, Any]:
@@ -63,7 +70,12 @@ def test_run_bills_every_customer_exactly_as_the_rules_say(repo: Any, org_id: st
         want = Statement.from_draft(draft, org_id=org_id, run_id="x", created_at=st.created_at)
         assert _comparable(st) == _comparable(want)
         pdf = s3.get_object(Bucket=get_settings().statements_bucket, Key=statement_pdf_key(st))
-        assert pdf["Body"].read().startswith(b"%PDF")
+        text = _pdf_text(pdf["Body"].read())
+        public = st.public()
+        for figure in (public["subtotal"], public["tax"], public["total"]):
+            assert figure in text
+        for line in public["lines"]:
+            assert line["amount"] in text and line["unitPrice"] in text
         assert st.status is (
             StatementStatus.SENT if st.auto_send else StatementStatus.PENDING_REVIEW
         )

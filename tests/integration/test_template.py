@@ -193,7 +193,8 @@ def test_resolver_knows_every_substitution_locally(
 ) -> None:
     resolver = build_resolver(template)
     resolved = resolver.resolve(state_machine["Properties"]["DefinitionSubstitutions"])
-    assert resolved["MapMaxConcurrency"] == "100"
+    assert resolved["MapMaxConcurrency"] == "10"  # the local default; AWS uses the template's 100
+    assert template["Parameters"]["MapMaxConcurrency"]["Default"] == 100
     assert resolved["CloseRunFunctionArn"].endswith(":function:psa-billing-local-CloseRunFunction")
 
 
@@ -213,7 +214,7 @@ def test_substituted_definition_is_valid_json(
     subs = resolver.resolve(state_machine["Properties"]["DefinitionSubstitutions"])
     definition = json.loads(substitute_definition(asl_text, subs))
     configure = definition["States"]["ConfigureMap"]
-    assert configure["Parameters"]["maxConcurrency.$"] == "States.StringToJson('100')"
+    assert configure["Parameters"]["maxConcurrency.$"] == "States.StringToJson('10')"
 
 
 def test_definition_avoids_what_moto_cannot_run(asl: dict[str, Any], asl_text: str) -> None:

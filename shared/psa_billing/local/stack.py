@@ -30,7 +30,7 @@ from moto.core.config import default_user_config
 from moto.moto_api._internal.models import moto_api_backend
 from moto.server import ThreadedMotoServer
 
-from psa_billing.local import atomic, hook
+from psa_billing.local import atomic, fast_query, hook
 from psa_billing.local.outbox import OutboxServer, read_outbox
 from psa_billing.local.template import (
     STATE_MACHINE_ID,
@@ -244,6 +244,7 @@ def _configure_process() -> None:
     default_user_config["lambda"] = {"use_docker": False}
     hook.install()
     atomic.install()  # conditional writes are atomic on DynamoDB; make them so in moto
+    fast_query.install()  # moto sorts the whole table on every Query
     os.environ["AWS_ACCESS_KEY_ID"] = "testing"
     os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"  # noqa: S105 - moto's dummy credentials
     os.environ["AWS_DEFAULT_REGION"] = "us-east-1"

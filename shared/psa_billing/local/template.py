@@ -40,9 +40,13 @@ PSEUDO_PARAMETER_DEFAULTS: Final[Mapping[str, str]] = MappingProxyType(
     }
 )
 
-# Locally the functions log at WARNING so that CLI and demo output stay readable;
-# an explicit override ({"LogLevel": "DEBUG"}) still wins.
-LOCAL_PARAMETER_DEFAULTS: Final[Mapping[str, str]] = MappingProxyType({"LogLevel": "WARNING"})
+# Locally the functions log at WARNING so that CLI and demo output stay readable, and
+# the Map runs 10 customers at a time: every "Lambda" shares one Python process (one
+# GIL) with the moto server, and 100 concurrent handlers only make requests time out.
+# An explicit override ({"LogLevel": "DEBUG"}) still wins.
+LOCAL_PARAMETER_DEFAULTS: Final[Mapping[str, str]] = MappingProxyType(
+    {"LogLevel": "WARNING", "MapMaxConcurrency": "10"}
+)
 
 # Logical ids the rest of the code relies on (template.yaml must keep them).
 DATA_TABLE_ID: Final = "DataTable"

@@ -1,0 +1,203 @@
+"""The monthly run's use cases on in-memory fakes (the adapters have their own tests)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from psa_billing.dal.serde import statement_to_payload
+from psa_billing.domain.model import CustomerPeriodData, Period
+from psa_billing.domain.org import Organisation
+from psa_billing.domain.run import CustomerOutcome, Run, RunStatus
+from psa_billing.domain.statement import Statement
+from psa_billing.ingest.demo import demo_document
+from psa_billing.ingest.grouping import customer_data
+from psa_billing.ingest.validate import EmptyExisting, validate_document
+from psa_billing.logic import monthly
+from psa_billing.logic.events import CloseRunEvent, CustomerTask, PlanRunEvent
+
+PERIOD = Period(2026, 10)
+NOW = datetime(2026, 11, 1, 2, 0, 5, tzinfo=UTC)
+
+
+@dataclass
+class FakeRepo:
+    data: dict[tuple[str, str], CustomerPeriodData] = field(default_factory=dict)
+    statements: dict[str, Statement] = field(default_factory=dict)
+    outcomes_: dict[tuple[str, str, str], CustomerOutcome] = field(default_factory=dict)
+    runs: dict[str, Run] = field(default_factory=dict)
+
+    def add_org(self, org_id: str, customers: int, seed: int) -> None:
+        doc = demo_document(customers, seed, PERIOD, org_id=org_id)
+        for cid, d in customer_data(validate_document(json.dumps(doc), EmptyExisting())).items():
+            self.data[(org_id, cid)] = d
+
+    def list_org_ids(self) -> list[str]:
+        return sorted({o for o, _ in self.data})
+
+    def get_org(self, org_id: str) -> Organisation | None:
+        return Organisation(org_id, org_id) if org_id in self.list_org_ids() else None
+
+    def iter_customer_ids(self, org_id: str) -> list[str]:
+        return sorted(c for o, c in self.data if o == org_id)
+
+    def billed_customer_ids(self, org_id: str, period: str) -> set[str]:
+        return {
+            s.customer_id
+            for s in self.statements.values()
+            if s.org_id == org_id and str(s.period) == period
+        }
+
+    def start_run(self, run: Run) -> None:
+        self.runs.setdefault(run.run_id, run)
+
+    def get_run(self, run_id: str) -> Run | None:
+        return self.runs.get(run_id)
+
+    def load_customer_period(self, org_id: str, customer_id: str, period: Period) -> Any:
+        return self.data.get((org_id, customer_id))
+
+    def create_statement(self, st: Statement, outcome: CustomerOutcome) -> bool:
+        if st.id in self.statements:
+            return False
+        self.statements[st.id] = st
+        self.record_outcome(outcome)
+        return True
+
+    def get_statement(self, statement_id: str, *, with_inputs: bool = False) -> Statement | None:
+        return self.statements.get(statement_id)
+
+    def record_outcome(self, outcome: CustomerOutcome) -> None:
+        self.outcomes_[(outcome.run_id, outcome.org_id, outcome.customer_id)] = outcome
+
+    def outcomes(self, run_id: str) -> list[CustomerOutcome]:
+        return [o for (r, _, _), o in self.outcomes_.items() if r == run_id]
+
+    def finish_run(
+        self, run_id: str, status: RunStatus, counts: dict[str, int], error: str | None
+    ) -> None:
+        self.runs[run_id] = replace(self.runs[run_id], status=status, counts=counts, error=error)
+
+
+@dataclass
+class FakeStore:
+    bucket: str = "bucket"
+    objects: dict[str, Any] = field(default_factory=dict)
+
+    def put_json(self, key: str, doc: Any) -> None:
+        self.objects[key] = doc
+
+
+def _plan(repo: FakeRepo, store: FakeStore, run_id: str, **request: Any) -> Any:
+    event = PlanRunEvent.model_validate(
+        {"input": request, "runId": run_id, "startedAt": NOW.isoformat()}
+    )
+    return monthly.plan_run(event, repo, store)
+
+
+def _bill_all(repo: FakeRepo, store: FakeStore, planned: Any) -> list[dict[str, Any]]:
+    results = []
+    for item in store.objects[planned.manifest_key]:
+        task = CustomerTask.model_validate(
+            {**item, "period": planned.period, "runId": planned.run_id}
+        )
+        results.append(monthly.bill_customer(task, repo, lambda: NOW, statement_to_payload))
+    return results
+
+
+def test_scheduled_run_bills_the_previous_month_of_every_organisation() -> None:
+    repo, store = FakeRepo(), FakeStore()
+    repo.add_org("alpha", 3, seed=1)
+    repo.add_org("beta", 2, seed=2)
+
+    planned = _plan(repo, store, "sched-1", trigger="schedule")
+
+    assert planned.period == "2026-10"
+    manifest = store.objects[planned.manifest_key]
+    assert {(i["orgId"], i["customerId"]) for i in manifest} == set(repo.data)
+    assert planned.total == 5
+
+
+def test_a_rerun_plans_only_the_customers_not_yet_billed() -> None:
+    repo, store = FakeRepo(), FakeStore()
+    repo.add_org("alpha", 6, seed=3)
+    first = _plan(repo, store, "run-1", orgId="alpha", period="2026-10")
+    billed = sum(r["outcome"] == "billed" for r in _bill_all(repo, store, first))
+
+    second = _plan(repo, store, "run-2", orgId="alpha", period="2026-10")
+
+    assert second.already_billed == billed
+    assert second.total == 6 - billed
+    summary = monthly.close_run(CloseRunEvent(runId="run-2", period="2026-10"), repo)
+    assert summary["counts"]["already_billed"] == billed
+
+
+def test_unknown_organisation_or_customer_fails_the_plan_with_a_clear_error() -> None:
+    repo, store = FakeRepo(), FakeStore()
+    repo.add_org("alpha", 2, seed=4)
+    with pytest.raises(monthly.UnknownOrganisationError, match="'nope'"):
+        _plan(repo, store, "r", orgId="nope", period="2026-10")
+    with pytest.raises(monthly.UnknownCustomerError, match="'cust-9999'"):
+        _plan(repo, store, "r", orgId="alpha", period="2026-10", customerIds=["cust-9999"])
+
+
+def test_a_retried_bill_step_of_the_same_run_carries_on_with_its_statement() -> None:
+    repo, store = FakeRepo(), FakeStore()
+    repo.add_org("alpha", 2, seed=5)
+    planned = _plan(repo, store, "run-1", orgId="alpha", period="2026-10")
+    item = store.objects[planned.manifest_key][0]
+    task = CustomerTask.model_validate({**item, "period": "2026-10", "runId": "run-1"})
+
+    first = monthly.bill_customer(task, repo, lambda: NOW, statement_to_payload)
+    retry = monthly.bill_customer(task, repo, lambda: NOW, statement_to_payload)
+    other_run = monthly.bill_customer(
+        task.model_copy(update={"run_id": "run-2"}), repo, lambda: NOW, statement_to_payload
+    )
+
+    assert first["outcome"] == retry["outcome"] == "billed"
+    assert retry["statement"] == first["statement"]
+    assert other_run["outcome"] == "already_billed"
+    assert len(repo.statements) == 1
+
+
+def test_a_failed_customer_is_recorded_with_the_lambda_error_unpacked() -> None:
+    repo = FakeRepo()
+    repo.start_run(Run("run-1", "2026-10", ("alpha",), RunStatus.RUNNING, 1, NOW.isoformat()))
+    cause = json.dumps({"errorType": "UnknownCurrencyError", "errorMessage": "unknown 'XXX'"})
+    task = CustomerTask.model_validate(
+        {
+            "orgId": "alpha",
+            "customerId": "c1",
+            "period": "2026-10",
+            "runId": "run-1",
+            "error": {"Error": "UnknownCurrencyError", "Cause": cause},
+        }
+    )
+
+    monthly.record_failure(task, repo)
+    summary = monthly.close_run(CloseRunEvent(runId="run-1", period="2026-10"), repo)
+
+    assert summary["status"] == "succeeded_with_failures"
+    assert summary["failures"] == [
+        {"orgId": "alpha", "customerId": "c1", "error": "UnknownCurrencyError: unknown 'XXX'"}
+    ]
+
+
+def test_a_large_statement_travels_by_reference_not_in_the_payload() -> None:
+    repo, store = FakeRepo(), FakeStore()
+    repo.add_org("alpha", 1, seed=6)
+    planned = _plan(repo, store, "run-1", orgId="alpha", period="2026-10")
+
+    def huge(st: Statement) -> dict[str, Any]:
+        return {**statement_to_payload(st), "padding": "x" * monthly.INLINE_STATEMENT_LIMIT}
+
+    item = store.objects[planned.manifest_key][0]
+    task = CustomerTask.model_validate({**item, "period": "2026-10", "runId": "run-1"})
+    result = monthly.bill_customer(task, repo, lambda: NOW, huge)
+
+    assert result["outcome"] == "billed"
+    assert "statement" not in result and result["statementId"]
