@@ -121,11 +121,17 @@ def render_statement(
         if found is None:
             raise StatementNotFoundError(f"statement {task.statement_id!r} does not exist")
         st = found
-    key = statement_pdf_key(st)
-    store.put_new(
-        key, render_statement_pdf(statement_view(st, orgs.get(st.org_id))), "application/pdf"
-    )
+    key = store_pdf(st, store, orgs)
     return task.out(statement=None, pdf_key=key, revision=st.revision, auto_send=st.auto_send)
+
+
+def store_pdf(st: Statement, store: PdfStore, orgs: Orgs) -> str:
+    """Render the statement's current revision into S3, once: the object is written only
+    if it does not exist, so earlier revisions' PDFs are kept and a retry changes nothing."""
+    key = statement_pdf_key(st)
+    pdf = render_statement_pdf(statement_view(st, orgs.get(st.org_id)))
+    store.put_new(key, pdf, "application/pdf")
+    return key
 
 
 def send_statement(

@@ -19,9 +19,8 @@ from psa_billing.logic.delivery import (
     StatementNotFoundError,
     send_statement,
     statement_pdf_key,
-    statement_view,
+    store_pdf,
 )
-from psa_billing.render.pdf import render_statement_pdf
 
 
 class NotSendableError(BillingError):
@@ -99,21 +98,12 @@ def adjust(
     return load(repo, statement_id)
 
 
-def ensure_pdf(st: Statement, store: PdfStore, orgs: Orgs) -> str:
-    """The current revision's PDF, rendered once (earlier revisions' PDFs are kept)."""
-    key = statement_pdf_key(st)
-    store.put_new(
-        key, render_statement_pdf(statement_view(st, orgs.get(st.org_id))), "application/pdf"
-    )
-    return key
-
-
 def pdf_bytes(
     repo: Any, store: PdfStore, orgs: Orgs, statement_id: str, revision: int | None = None
 ) -> bytes:
     st = load(repo, statement_id)
     if revision is None or revision == st.revision:
-        return store.get(ensure_pdf(st, store, orgs))
+        return store.get(store_pdf(st, store, orgs))
     if not 0 <= revision < st.revision:
         raise StatementNotFoundError(
             f"statement {statement_id} has revisions 0 to {st.revision}, not {revision}"
@@ -143,7 +133,7 @@ def deliver(
             f"statement {statement_id} revision {st.revision} was already sent; "
             "use `statements resend` to send it again"
         )
-    ensure_pdf(st, store, orgs)
+    store_pdf(st, store, orgs)
     sent = send_statement(
         statement_id,
         st.revision,
