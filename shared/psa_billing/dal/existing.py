@@ -63,7 +63,7 @@ class DynamoExisting:
         for customer_id in sorted(customer_ids):
             for item in Item.customer_view.query(
                 keys.customer_view_pk(self.org_id, customer_id),
-                Item.gsi1sk.startswith("R#CON#"),
+                Item.gsi1sk.startswith(keys.ref_prefix("CON")),
             ):
                 if isinstance(item, ContractItem):
                     out.append(contract_from(item))

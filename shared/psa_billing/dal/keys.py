@@ -26,12 +26,17 @@ def org_pk(org_id: str) -> str:
 ORGS_PK = "ORGS"
 
 
+ORG_PREFIX = "ORG#"
+CUSTOMER_PREFIX = "CUST#"
+OUTCOME_PREFIX = "OUT#"
+
+
 def org_sk(org_id: str) -> str:
-    return f"ORG#{org_id}"
+    return f"{ORG_PREFIX}{org_id}"
 
 
 def customer_sk(customer_id: str) -> str:
-    return f"CUST#{customer_id}"
+    return f"{CUSTOMER_PREFIX}{customer_id}"
 
 
 def customer_view_pk(org_id: str, customer_id: str) -> str:
@@ -48,7 +53,11 @@ RECORD_SK = "#"
 
 
 def ref_sk(kind: str, record_id: str) -> str:
-    return f"R#{kind}#{record_id}"
+    return f"{ref_prefix(kind)}{record_id}"
+
+
+def ref_prefix(kind: str) -> str:
+    return f"R#{kind}#"
 
 
 def entry_sk(day: date | str, entry_id: str) -> str:
@@ -86,6 +95,12 @@ def org_statements_sk(period: str, customer_id: str) -> str:
     return f"{period}#{customer_id}"
 
 
+def org_adjustment_sk(period: str, customer_id: str, number: int) -> str:
+    """Sorts right after its statement's GSI2 key: ids never contain "#", and every
+    character they may contain sorts after it."""
+    return f"{org_statements_sk(period, customer_id)}#{adjustment_sk(number)}"
+
+
 def run_pk(run_id: str) -> str:
     return f"RUN#{run_id}"
 
@@ -94,4 +109,4 @@ RUN_SK = "#RUN"
 
 
 def outcome_sk(org_id: str, customer_id: str) -> str:
-    return f"OUT#{org_id}#{customer_id}"
+    return f"{OUTCOME_PREFIX}{org_id}#{customer_id}"

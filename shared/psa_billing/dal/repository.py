@@ -112,12 +112,14 @@ class DynamoRepository:
         ).save()
 
     def list_org_ids(self) -> list[str]:
-        return [i.org_id for i in OrgItem.query(keys.ORGS_PK, OrgItem.sk.startswith("ORG#"))]
+        return [
+            i.org_id for i in OrgItem.query(keys.ORGS_PK, OrgItem.sk.startswith(keys.ORG_PREFIX))
+        ]
 
     def iter_customer_ids(self, org_id: str) -> Iterator[str]:
         for item in CustomerItem.query(
             keys.org_pk(org_id),
-            CustomerItem.sk.startswith("CUST#"),
+            CustomerItem.sk.startswith(keys.CUSTOMER_PREFIX),
             attributes_to_get=["customer_id", "kind"],
         ):
             yield item.customer_id
@@ -249,9 +251,7 @@ class DynamoRepository:
             sk=keys.adjustment_sk(adj.number),
             # Listed right after its statement in GSI2, so lists show current totals.
             gsi2pk=keys.org_statements_pk(st.org_id, keys.statement_shard(st.customer_id)),
-            gsi2sk=keys.org_statements_sk(period, st.customer_id)
-            + "#"
-            + keys.adjustment_sk(adj.number),
+            gsi2sk=keys.org_adjustment_sk(period, st.customer_id, adj.number),
             org_id=st.org_id,
             statement_id=st.id,
             number=adj.number,
@@ -415,7 +415,9 @@ class DynamoRepository:
         )
 
     def outcomes(self, run_id: str) -> Iterator[CustomerOutcome]:
-        for item in OutcomeItem.query(keys.run_pk(run_id), OutcomeItem.sk.startswith("OUT#")):
+        for item in OutcomeItem.query(
+            keys.run_pk(run_id), OutcomeItem.sk.startswith(keys.OUTCOME_PREFIX)
+        ):
             yield CustomerOutcome(
                 run_id=item.run_id,
                 org_id=item.org_id,
