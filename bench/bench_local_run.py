@@ -20,7 +20,7 @@ import time
 from collections import Counter, defaultdict
 from typing import Any
 
-from psa_billing.local import counting
+from psa_billing_dev.local import counting
 
 PER_CUSTOMER = {
     "functions.monthly_run.app.bill_customer",
@@ -30,7 +30,7 @@ PER_CUSTOMER = {
 
 
 def heavy_document(customers: int, entries_each: int, period: Any) -> dict[str, Any]:
-    from psa_billing.ingest.demo import demo_document
+    from psa_billing_dev.demo import demo_document
 
     doc = demo_document(customers, 99, period, org_id="bench-heavy")
     tickets: dict[str, list[str]] = defaultdict(list)
@@ -54,10 +54,10 @@ def heavy_document(customers: int, entries_each: int, period: Any) -> dict[str, 
 def run_org(
     repo: Any, counter: counting.RequestCounter, doc: dict[str, Any], period: Any
 ) -> dict[str, Any]:
-    from psa_billing.cli.runner import start_run, wait_for_run
     from psa_billing.config import get_settings
     from psa_billing.logic.events import RunRequest
     from psa_billing.logic.importing import import_document
+    from psa_billing_dev.cli.runner import start_run, wait_for_run
 
     t0 = time.perf_counter()
     import_document(json.dumps(doc).encode(), repo)
@@ -130,8 +130,8 @@ def main() -> None:
     counter = counting.install()
     from psa_billing import runtime
     from psa_billing.domain.model import Period
-    from psa_billing.ingest.demo import demo_document
-    from psa_billing.local.stack import start_local_stack
+    from psa_billing_dev.demo import demo_document
+    from psa_billing_dev.local.stack import start_local_stack
 
     period = Period(2026, 10)
     print(

@@ -13,8 +13,8 @@ import pytest
 
 @pytest.fixture(scope="session")
 def local_stack() -> Iterator[Any]:
-    from psa_billing.local import counting
-    from psa_billing.local.stack import start_local_stack
+    from psa_billing_dev.local import counting
+    from psa_billing_dev.local.stack import start_local_stack
 
     counting.install()  # before any client exists, so every request is counted
     stack = start_local_stack(port=0)
@@ -39,7 +39,7 @@ def repo(local_stack: Any) -> Any:
 
 @pytest.fixture(scope="session")
 def request_counter(local_stack: Any) -> Any:
-    from psa_billing.local import counting
+    from psa_billing_dev.local import counting
 
     return counting.install()
 

@@ -7,16 +7,16 @@ import json
 from email.message import Message
 from typing import Any
 
-from psa_billing.cli.localdemo import sent_messages
-from psa_billing.cli.runner import RunResult, start_run, wait_for_run
 from psa_billing.config import get_settings
 from psa_billing.domain.model import Period, StatementDraft
 from psa_billing.domain.rules import compute_statement
-from psa_billing.ingest.demo import demo_document
 from psa_billing.ingest.grouping import customer_data
 from psa_billing.ingest.validate import EmptyExisting, validate_document
 from psa_billing.logic.events import RunRequest
 from psa_billing.logic.importing import import_document
+from psa_billing_dev.cli.localdemo import sent_messages
+from psa_billing_dev.cli.runner import RunResult, start_run, wait_for_run
+from psa_billing_dev.demo import demo_document
 
 
 def load_demo(repo: Any, org_id: str, customers: int, seed: int, period: Period) -> dict[str, Any]:

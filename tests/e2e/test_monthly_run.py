@@ -12,13 +12,13 @@ import boto3
 import pytest
 from pypdf import PdfReader
 
-from psa_billing.cli.runner import wait_for_run
 from psa_billing.config import get_settings
 from psa_billing.dal import keys
 from psa_billing.dal.models import CustomerItem
 from psa_billing.domain.model import Period
 from psa_billing.domain.statement import Statement, StatementStatus
 from psa_billing.logic.delivery import statement_pdf_key
+from psa_billing_dev.cli.runner import wait_for_run
 from tests.support import bill, expected_drafts, load_demo, mails, start
 
 PERIOD = Period(2026, 10)

@@ -19,9 +19,9 @@ from psa_billing.dal.errors import TransientError
 from psa_billing.domain.adjustments import InvalidAdjustmentError
 from psa_billing.domain.model import Period
 from psa_billing.domain.statement import Statement, StatementStatus
-from psa_billing.local.stack import read_outbox
 from psa_billing.logic.delivery import SendRejectedError, send_statement, statement_pdf_key
 from psa_billing.logic.statements import Credit, LineEdit, NotSendableError, adjust, deliver
+from psa_billing_dev.local.stack import read_outbox
 from tests.support import bill, load_demo
 
 pytestmark = pytest.mark.e2e

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from psa_billing.local.hook import resolve_handler
-from psa_billing.local.stack import substitute_definition
-from psa_billing.local.template import (
+from psa_billing_dev.local.hook import resolve_handler
+from psa_billing_dev.local.stack import substitute_definition
+from psa_billing_dev.local.template import (
     Resolver,
     TemplateError,
     build_resolver,

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 PDF_AND_EMAIL = ("fpdf", "jinja2", "psa_billing.render", "psa_billing.logic.delivery")
-LOCAL_ONLY = ("moto", "click", "yaml", "psa_billing.cli", "psa_billing.local")
+LOCAL_ONLY = ("moto", "click", "yaml", "psa_billing_dev.cli", "psa_billing_dev.local")
 
 
 def _modules_after_import(module: str) -> set[str]:

@@ -14,11 +14,11 @@ from psa_billing.domain.model import CustomerPeriodData, Period
 from psa_billing.domain.org import Organisation
 from psa_billing.domain.run import CustomerOutcome, Run, RunStatus
 from psa_billing.domain.statement import Statement
-from psa_billing.ingest.demo import demo_document
 from psa_billing.ingest.grouping import customer_data
 from psa_billing.ingest.validate import EmptyExisting, validate_document
 from psa_billing.logic import monthly
 from psa_billing.logic.events import CloseRunEvent, CustomerTask, PlanRunEvent
+from psa_billing_dev.demo import demo_document
 
 PERIOD = Period(2026, 10)
 NOW = datetime(2026, 11, 1, 2, 0, 5, tzinfo=UTC)

@@ -15,7 +15,7 @@ from typing import Any
 
 import botocore.client
 
-from psa_billing.local import hook
+from psa_billing_dev.local import hook
 
 _state = threading.local()
 

@@ -9,12 +9,12 @@ from typing import Any
 
 import click
 
-from psa_billing.cli.runner import Progress, start_run, wait_for_run
 from psa_billing.config import get_settings
 from psa_billing.domain.model import Line
 from psa_billing.domain.money import Currency, format_amount
 from psa_billing.domain.statement import Statement, format_percent, format_quantity
 from psa_billing.logic.events import RunRequest
+from psa_billing_dev.cli.runner import Progress, start_run, wait_for_run
 
 
 class ProgressBar:
