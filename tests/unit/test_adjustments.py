@@ -46,7 +46,9 @@ LINES = (
 
 def _edit(adjustments=(), **kw):
     kw.setdefault("line_id", "L1")
-    return edit_line(LINES, adjustments, GBP, at=AT, actor="ann", reason="agreed discount", **kw)
+    return edit_line(
+        LINES, adjustments, GBP, tax_percent=TAX, at=AT, actor="ann", reason="agreed discount", **kw
+    )
 
 
 def _credit(adjustments=(), amount="10.00", lines=LINES, currency=GBP):
@@ -170,6 +172,9 @@ def test_device_quantity_must_be_whole() -> None:
 
 def test_an_adjustment_needs_a_reason_and_a_change() -> None:
     with pytest.raises(InvalidAdjustmentError, match="reason"):
-        edit_line(LINES, (), GBP, line_id="L1", at=AT, actor="ann", reason="  ", quantity="1")
+        edit_line(
+            LINES, (), GBP, tax_percent=TAX, line_id="L1", at=AT, actor="ann", reason="  ",
+            quantity="1",
+        )
     with pytest.raises(InvalidAdjustmentError, match="must change"):
         _edit()

@@ -19,11 +19,11 @@ from psa_billing.ingest.validate import (
     ExistingData,
     ExistingEntry,
     ImportRejected,
-    InMemoryExisting,
     Problem,
     ValidatedImport,
     validate_document,
 )
+from tests.fakes import InMemoryExisting
 
 
 def customer(cid: str = "cust-1", **billing: Any) -> dict[str, Any]:
