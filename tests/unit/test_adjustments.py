@@ -173,7 +173,14 @@ def test_device_quantity_must_be_whole() -> None:
 def test_an_adjustment_needs_a_reason_and_a_change() -> None:
     with pytest.raises(InvalidAdjustmentError, match="reason"):
         edit_line(
-            LINES, (), GBP, tax_percent=TAX, line_id="L1", at=AT, actor="ann", reason="  ",
+            LINES,
+            (),
+            GBP,
+            tax_percent=TAX,
+            line_id="L1",
+            at=AT,
+            actor="ann",
+            reason="  ",
             quantity="1",
         )
     with pytest.raises(InvalidAdjustmentError, match="must change"):
