@@ -226,9 +226,9 @@ def effective(
         for adj in sorted(adjustments, key=lambda a: a.number):
             _apply(lines, added, adj, currency)
         return totals((*lines.values(), *added), tax_percent, currency)
-    except ArithmeticError as exc:
+    except ArithmeticError:
         # decimal: a figure too large to round to the currency (InvalidOperation)
-        raise InvalidAdjustmentError(f"a figure is too large to compute ({exc!r})") from None
+        raise InvalidAdjustmentError("a figure is too large to compute") from None
 
 
 def _limits_problem(now: Totals, currency: Currency) -> str | None:
@@ -339,6 +339,22 @@ def _price(value: str | int | Decimal, what: str, currency: Currency, hint: str 
         raise InvalidAdjustmentError(str(exc)) from None
 
 
+def _current(
+    originals: tuple[Line, ...],
+    adjustments: tuple[Adjustment, ...],
+    currency: Currency,
+    tax_percent: Decimal,
+) -> Totals:
+    """The statement as it stands, refusing to build on stored data that is unsound."""
+    try:
+        return effective(originals, adjustments, tax_percent, currency)
+    except InvalidAdjustmentError as exc:
+        raise InvalidAdjustmentError(
+            f"the statement's stored adjustments cannot be applied ({exc}); "
+            "it cannot be adjusted further"
+        ) from None
+
+
 def _propose(
     originals: tuple[Line, ...],
     adjustments: tuple[Adjustment, ...],
@@ -347,13 +363,7 @@ def _propose(
     adj: Adjustment,
 ) -> Adjustment:
     """``adj`` if the statement it makes keeps every rule, else InvalidAdjustmentError."""
-    try:
-        effective(originals, adjustments, tax_percent, currency)
-    except InvalidAdjustmentError as exc:
-        raise InvalidAdjustmentError(
-            f"the statement's stored adjustments cannot be applied ({exc}); "
-            "it cannot be adjusted further"
-        ) from None
+    _current(originals, adjustments, currency, tax_percent)
     now = effective(originals, (*adjustments, adj), tax_percent, currency)
     problem = _limits_problem(now, currency)
     if problem is not None:
@@ -461,7 +471,7 @@ def credit_note(
         currency.check_amount(value, "credit amount")
     except BillingError as exc:
         raise InvalidAdjustmentError(str(exc)) from None
-    current = effective(originals, adjustments, tax_percent, currency)
+    current = _current(originals, adjustments, currency, tax_percent)
     if value > current.subtotal:
         raise InvalidAdjustmentError(
             f"credit of {_money(value, currency)} {currency.code} is larger than the statement's "
