@@ -11,14 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 import urllib.parse
-import zoneinfo
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
+from importlib import resources
 from typing import Annotated
 
 from babel import Locale, UnknownLocaleError
-from pydantic import BeforeValidator, PlainValidator
+from pydantic import BeforeValidator, PlainSerializer, PlainValidator
 from pydantic_core import PydanticCustomError
 
 from psa_billing.domain import text
@@ -271,12 +271,14 @@ def _locale(value: object) -> str:
 
 @cache
 def _zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+    # The IANA names the pinned tzdata package lists: the same set on a laptop and in
+    # Lambda (zoneinfo.available_timezones() also lists the OS's extras, like
+    # "localtime"). "Factory" is a placeholder zone, not a place.
+    names = resources.files("tzdata").joinpath("zones").read_text(encoding="utf-8").split()
+    return frozenset(names) - {"Factory"}
 
 
 def _time_zone(value: object) -> str:
-    # Only the IANA database's own names: ZoneInfo would also open "localtime" or a
-    # file path given to it.
     if not isinstance(value, str) or value not in _zones():
         raise PydanticCustomError(
             "time_zone", "must be an IANA time zone like Europe/London or UTC"
@@ -299,16 +301,23 @@ def _https_url(value: object) -> str:
     return value
 
 
+# In JSON, decimals are written as plain decimal strings (never floats, never exponents),
+# dates ISO, address lines a list. (Without an explicit serializer pydantic serialises a
+# PlainValidator type in JSON mode with warnings.)
+AsDecimalText = PlainSerializer(lambda value: f"{value:f}", return_type=str, when_used="json")
+AsIsoDate = PlainSerializer(lambda value: value.isoformat(), return_type=str, when_used="json")
+AsList = PlainSerializer(list, return_type=list[str], when_used="json")
+
 Id = Annotated[str, PlainValidator(_id)]
-Money = Annotated[Decimal, PlainValidator(_money)]
-Hours = Annotated[Decimal, PlainValidator(_hours)]
-TaxPercent = Annotated[Decimal, PlainValidator(_tax_percent)]
-Date = Annotated[dt.date, PlainValidator(_date)]
+Money = Annotated[Decimal, PlainValidator(_money), AsDecimalText]
+Hours = Annotated[Decimal, PlainValidator(_hours), AsDecimalText]
+TaxPercent = Annotated[Decimal, PlainValidator(_tax_percent), AsDecimalText]
+Date = Annotated[dt.date, PlainValidator(_date), AsIsoDate]
 CurrencyCode = Annotated[str, PlainValidator(_currency)]
 Email = Annotated[str, PlainValidator(_email)]
 Minutes = Annotated[int, PlainValidator(_minutes)]
 PaymentDays = Annotated[int, PlainValidator(_payment_days)]
-AddressLines = Annotated[tuple[str, ...], PlainValidator(_address_lines)]
+AddressLines = Annotated[tuple[str, ...], PlainValidator(_address_lines), AsList]
 TaxNumber = Annotated[str, PlainValidator(_tax_number)]
 NumberPrefix = Annotated[str, PlainValidator(_number_prefix)]
 LocaleTag = Annotated[str, PlainValidator(_locale)]

@@ -18,9 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationErr
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from psa_billing.domain.calendar import CalendarSettings
-from psa_billing.domain.errors import InvalidSettingsError
+from psa_billing.domain.errors import BillingError, InvalidSettingsError
 from psa_billing.domain.fields import (
     AddressLines,
+    AsDecimalText,
     Email,
     HttpsUrl,
     Id,
@@ -79,7 +80,7 @@ def _percent(value: object) -> Decimal:
     if isinstance(value, str):
         try:
             number = to_decimal(value)
-        except ValueError:
+        except BillingError:
             number = None
     else:
         number = exact_decimal(value, "percent")
@@ -96,7 +97,7 @@ BillingDay = Annotated[int, _bounded_int("billing_day", 1, 31)]
 GraceDays = Annotated[int, _bounded_int("grace_days", 0, 28)]
 StatementNumber = Annotated[int, _bounded_int("statement_number", 1, 999_999_999)]
 DeviceCount = Annotated[int, _bounded_int("count", 0, 100_000)]
-Percent = Annotated[Decimal, PlainValidator(_percent)]
+Percent = Annotated[Decimal, PlainValidator(_percent), AsDecimalText]
 
 
 class _Settings(BaseModel):
