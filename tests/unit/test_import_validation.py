@@ -1052,6 +1052,13 @@ def test_bad_organisation_settings_name_the_organisation_and_field() -> None:
     ]
 
 
+def test_two_different_names_for_the_organisation_are_refused() -> None:
+    problem = only_problem(document(organisation={"name": "Other MSP"}))
+
+    assert str(problem) == "organisation org-1: name: differs from orgName; give the name once"
+    accept(document(organisation={"name": "Demo MSP"}))
+
+
 def test_the_documented_schema_names_exactly_the_fields_the_models_read() -> None:
     schema = json.loads((Path(__file__).parents[2] / "docs" / "import.schema.json").read_text())
     defs = schema["$defs"]

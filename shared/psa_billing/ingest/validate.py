@@ -325,6 +325,16 @@ def _read(data: Any) -> tuple[_Read, list[Problem]]:
     return read, problems
 
 
+def _check_org_name(read: _Read, problems: list[Problem]) -> None:
+    # Two names for one organisation in one document: neither is guessed to win.
+    settings = read.org_settings
+    if settings is None or settings.name is None or read.org_name is None:
+        return
+    if settings.name != read.org_name:
+        reason = "differs from orgName; give the name once"
+        problems.append(Problem("organisation", read.org_id, "name", reason))
+
+
 def _duplicate_ids(data: Any) -> list[Problem]:
     problems: list[Problem] = []
     for key, (kind, _model) in RECORD_ARRAYS.items():
@@ -597,6 +607,7 @@ def validate_document(raw: bytes | str, existing: ExistingData) -> ValidatedImpo
 
 def _validate(data: Any, existing: ExistingData) -> ValidatedImport:
     read, problems = _read(data)
+    _check_org_name(read, problems)
     problems += _duplicate_ids(data)
     warnings: list[Problem] = []
     _check_customer_refs(read, existing, problems)
