@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping, Sequence, Set
 from datetime import date
 from decimal import Decimal
@@ -1072,3 +1073,13 @@ def test_the_documented_schema_names_exactly_the_fields_the_models_read() -> Non
     assert set(defs["customer"]["properties"]["billing"]["properties"]) == aliases(BillingRecord)
     for key, (kind, model) in RECORD_ARRAYS.items():
         assert set(defs[kind]["properties"]) == aliases(model), key
+
+
+def test_an_unterminated_string_full_of_escaped_quotes_is_refused_quickly() -> None:
+    raw = '{"orgId": "org-1", "orgName": "' + '\\"[' * 100_000
+
+    started = time.perf_counter()
+    problem = only_problem(raw)
+
+    assert problem.kind == "document" and "Unterminated string" in problem.reason
+    assert time.perf_counter() - started < 5  # quadratic scanning took minutes

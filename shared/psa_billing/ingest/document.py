@@ -78,7 +78,10 @@ MAX_DEPTH = 32
 # No figure within the limits needs more than 13 integer digits; 30 is generous and far
 # below Python's int/str conversion limit (4300 digits), which raises a bare ValueError.
 MAX_NUMBER_DIGITS = 30
-_NESTING = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+# A whole JSON string (the "unrolled loop" form: linear, fast on runs of plain
+# characters), a bracket, or a quote that opens a string never closed. Brackets inside
+# strings are not structure.
+_NESTING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]|"')
 
 
 class MalformedJsonError(ValueError):
@@ -141,6 +144,10 @@ def _check_depth(text: str) -> None:
                 raise MalformedJsonError(f"nested more than {MAX_DEPTH} levels deep", line, column)
         elif found in ("]", "}"):
             depth -= 1
+        elif found == '"':
+            # A string that never ends: the parser stops there too, so nothing after it
+            # can nest (and scanning on from each later quote would take quadratic time).
+            return
 
 
 def load_json(raw: bytes | str) -> Any:
