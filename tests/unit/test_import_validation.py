@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
 from psa_billing.domain.errors import BillingError
@@ -1083,3 +1085,69 @@ def test_an_unterminated_string_full_of_escaped_quotes_is_refused_quickly() -> N
 
     assert problem.kind == "document" and "Unterminated string" in problem.reason
     assert time.perf_counter() - started < 5  # quadratic scanning took minutes
+
+
+# ---------------------------------------------------------------- nothing but refusals
+
+_JSON_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**40), max_value=10**40),
+    st.text(max_size=30),
+    st.sampled_from(["12.50", "1e3", "2025-03-10", "2100-13-01", "GBP", "ap@acme.example"]),
+)
+_JSON_VALUES = st.recursive(
+    _JSON_SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    kind=st.sampled_from(sorted(RECORD_ARRAYS)),
+    field=st.sampled_from(
+        [
+            "id",
+            "customerId",
+            "name",
+            "billing",
+            "linkedOn",
+            "subject",
+            "minutes",
+            "includedHours",
+            "date",
+            "ticketId",
+            "description",
+            "addressLines",
+            "locale",
+            "taxId",
+        ]
+    ),
+    value=_JSON_VALUES,
+)
+def test_any_value_in_any_field_is_accepted_or_refused_never_crashes(
+    kind: str, field: str, value: Any
+) -> None:
+    doc = document()
+    records = doc.get(kind) or []
+    record = dict(records[0]) if records else {"id": "x-1"}
+    record[field] = value
+    doc[kind] = [record]
+
+    try:
+        accept(doc)
+    except ImportRejected as refused:
+        assert all(isinstance(p.reason, str) and p.reason for p in refused.problems)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=200) | st.binary(max_size=200))
+def test_any_text_or_bytes_is_accepted_or_refused_never_crashes(raw: str | bytes) -> None:
+    try:
+        accept(raw if isinstance(raw, str) else raw.decode("latin-1"))
+        validate_document(raw, EmptyExisting())
+    except ImportRejected:
+        pass
