@@ -17,6 +17,8 @@ import calendar
 import datetime as dt
 from collections.abc import Mapping, Set
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from psa_billing.domain.errors import BillingError, PeriodNotEndedError
@@ -39,7 +41,20 @@ class CalendarSettings:
         zone(self.time_zone)
 
 
+@cache
+def known_time_zones() -> frozenset[str]:
+    """The IANA zone names the pinned tzdata package lists: the same set on a laptop
+    and in Lambda (``zoneinfo.available_timezones()`` also lists the OS's extras, such
+    as "localtime"). "Factory" is a placeholder zone, not a place."""
+    names = resources.files("tzdata").joinpath("zones").read_text(encoding="utf-8").split()
+    return frozenset(names) - {"Factory"}
+
+
 def zone(name: str) -> ZoneInfo:
+    """The zone of that IANA name; a name tzdata does not list is refused (ZoneInfo
+    itself would also open "localtime" or a file path given to it)."""
+    if name not in known_time_zones():
+        raise BillingError(f"unknown time zone {name!r}")
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):

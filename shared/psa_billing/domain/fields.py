@@ -14,7 +14,6 @@ import urllib.parse
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
-from importlib import resources
 from typing import Annotated
 
 from babel import Locale, UnknownLocaleError
@@ -22,6 +21,7 @@ from pydantic import BeforeValidator, PlainSerializer, PlainValidator
 from pydantic_core import PydanticCustomError
 
 from psa_billing.domain import text
+from psa_billing.domain.calendar import known_time_zones
 from psa_billing.domain.errors import InvalidTextError
 from psa_billing.domain.money import MONEY_LIMIT, QUANTITY_LIMIT, fraction_digits, is_known_currency
 
@@ -269,17 +269,8 @@ def _locale(value: object) -> str:
     return value
 
 
-@cache
-def _zones() -> frozenset[str]:
-    # The IANA names the pinned tzdata package lists: the same set on a laptop and in
-    # Lambda (zoneinfo.available_timezones() also lists the OS's extras, like
-    # "localtime"). "Factory" is a placeholder zone, not a place.
-    names = resources.files("tzdata").joinpath("zones").read_text(encoding="utf-8").split()
-    return frozenset(names) - {"Factory"}
-
-
 def _time_zone(value: object) -> str:
-    if not isinstance(value, str) or value not in _zones():
+    if not isinstance(value, str) or value not in known_time_zones():
         raise PydanticCustomError(
             "time_zone", "must be an IANA time zone like Europe/London or UTC"
         )
