@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import unicodedata
 
 import pytest
@@ -139,3 +141,14 @@ def test_accepted_text_never_holds_a_refused_character(value: str) -> None:
     assert not any(unicodedata.category(ch) in ("Cc", "Cs") for ch in accepted)
     assert not set(accepted) & set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
     assert accepted.encode("utf-8").decode("utf-8") == accepted  # storable as UTF-8
+
+
+def test_loading_the_domain_does_not_import_email_validator_or_babel() -> None:
+    # Every function loads adjustments and org settings; the two libraries are imported
+    # on first use, so a cold start that never checks an address does not pay for them.
+    code = (
+        "import sys, psa_billing.domain.adjustments, psa_billing.domain.org; "
+        "print(sorted(m for m in ('email_validator', 'babel') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -16,7 +16,6 @@ from decimal import Decimal
 from functools import cache
 from typing import Annotated
 
-from babel import Locale, UnknownLocaleError
 from pydantic import BeforeValidator, PlainSerializer, PlainValidator
 from pydantic_core import PydanticCustomError
 
@@ -252,6 +251,10 @@ def _number_prefix(value: object) -> str:
 
 @cache
 def _known_locale(tag: str) -> bool:
+    # Imported on first use: only imports and settings changes read locales, and every
+    # function loads this module (the cold-start budget, tests/unit/test_cold_start.py).
+    from babel import Locale, UnknownLocaleError  # noqa: PLC0415
+
     try:
         Locale.parse(tag, sep="-")
     except (UnknownLocaleError, ValueError):

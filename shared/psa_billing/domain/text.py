@@ -27,8 +27,6 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from email_validator import EmailNotValidError, validate_email
-
 from psa_billing.domain.errors import InvalidTextError
 
 # Sane maximum lengths, in code points (docs/import-format.md "Text"). The import
@@ -133,6 +131,11 @@ def clean_email(value: object) -> str:
         raise InvalidTextError(
             "must be plain ASCII (write an international domain in its xn-- form)"
         )
+    # Imported here, not at the top: email-validator takes ~50 ms to import and every
+    # function loads this module (through adjustments), while only imports and settings
+    # changes check addresses (the cold-start budget, tests/unit/test_cold_start.py).
+    from email_validator import EmailNotValidError, validate_email  # noqa: PLC0415
+
     try:
         validate_email(value, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as exc:
