@@ -138,6 +138,13 @@ def test_every_bad_setting_is_listed_in_the_org_id_field_reason_form() -> None:
     assert isinstance(caught.value, BillingError)
 
 
+def test_a_malformed_org_id_is_listed_not_echoed() -> None:
+    with pytest.raises(InvalidSettingsError) as caught:
+        parse_org_settings({"id": "evil\u202e" + "x" * 300, "name": "O"})
+
+    assert str(caught.value).startswith("org: id: must be 1-64 letters")
+
+
 def test_python_field_names_are_not_a_second_spelling() -> None:
     assert refused({"id": "o", "name": "O", "time_zone": "UTC"}) == [
         ("time_zone", "unknown setting")

@@ -23,6 +23,7 @@ from psa_billing.domain.fields import (
     AddressLines,
     AsDecimalText,
     Email,
+    ID_PATTERN,
     HttpsUrl,
     Id,
     Label,
@@ -212,9 +213,9 @@ def parse_org_settings(data: Mapping[str, object]) -> OrgSettings:
         return OrgSettings.model_validate(dict(data))
     except ValidationError as exc:
         org_id = data.get("id")
-        raise InvalidSettingsError(
-            "org", org_id if isinstance(org_id, str) else "", _problems(exc)
-        ) from None
+        # A malformed id is never echoed (it is one of the problems listed).
+        shown = org_id if isinstance(org_id, str) and ID_PATTERN.fullmatch(org_id) else ""
+        raise InvalidSettingsError("org", shown, _problems(exc)) from None
 
 
 def update_org_settings(current: OrgSettings, changes: Mapping[str, object]) -> OrgSettings:
