@@ -20,10 +20,10 @@ from pydantic_core import ErrorDetails, PydanticCustomError
 from psa_billing.domain.calendar import CalendarSettings
 from psa_billing.domain.errors import BillingError, InvalidSettingsError
 from psa_billing.domain.fields import (
+    ID_PATTERN,
     AddressLines,
     AsDecimalText,
     Email,
-    ID_PATTERN,
     HttpsUrl,
     Id,
     Label,
