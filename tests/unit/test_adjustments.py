@@ -525,6 +525,11 @@ _OPERATION = st.one_of(
     st.tuples(st.just("edit"), st.sampled_from(["L1", "L2"]), _NUMBER_TEXT, st.booleans()),
     st.tuples(st.just("credit"), _NUMBER_TEXT),
     st.tuples(st.just("charge"), _NUMBER_TEXT, _NUMBER_TEXT),
+    st.tuples(
+        st.just("late"),
+        st.integers(min_value=1, max_value=10**9),  # minutes
+        st.decimals(min_value=0, max_value=10**13, places=2, allow_nan=False),  # rate
+    ),
 )
 
 
@@ -535,6 +540,19 @@ def _attempt(op: tuple, adjustments: tuple[Adjustment, ...]) -> Adjustment:
         return _edit(adjustments, line_id=line_id, **{field: number})
     if op[0] == "credit":
         return _credit(adjustments, amount=op[1])
+    if op[0] == "late":
+        _kind, minutes, rate = op
+        hours = (Decimal(minutes) / 60).quantize(Decimal("0.01"))
+        line = Line(
+            "L1",
+            LineKind.TICKET_TIME,
+            "Ticket #9",
+            hours,
+            rate,
+            GBP.round(Decimal(minutes) * rate / 60),
+            minutes=Decimal(minutes),
+        )
+        return _late(adjustments, lines=(line,), entry_ids=(f"te-{len(adjustments)}",))
     return _charge(adjustments, quantity=op[1], unit_price=op[2])
 
 
