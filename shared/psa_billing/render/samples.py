@@ -1,25 +1,18 @@
 """Example statements of every kind the documents must get right, made up in code.
 
-Used by the render tests, bench/bench_render.py and ``make screenshots-pdf``:
-
-    python -m psa_billing.render.samples OUT_DIR [--png]
-
-writes ``OUT_DIR/<kind>.pdf`` for each kind (and ``<kind>-pN.png`` of each page with
-``--png``, which needs ``pdftoppm`` from poppler-utils).
+Used by the render tests, bench/bench_render.py and ``make screenshots-pdf``
+(``bench/bench_render.py --samples docs/screenshots --png``). Not used at run time.
 """
 
 from __future__ import annotations
 
-import argparse
 import io
-import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
+
+from PIL import Image, ImageDraw
 
 from psa_billing.domain.model import Period
 from psa_billing.domain.money import Currency
@@ -38,8 +31,6 @@ SUBJECTS = (
 
 def logo_png() -> bytes:
     """A small made-up logo (a mark and a bar), drawn with Pillow (fpdf2 depends on it)."""
-    from PIL import Image, ImageDraw
-
     img = Image.new("RGB", (480, 160), (255, 255, 255))
     draw = ImageDraw.Draw(img)
     draw.rounded_rectangle((0, 10, 140, 150), radius=28, fill=(24, 78, 119))
@@ -179,7 +170,7 @@ def twenty_pages() -> StatementView:
             Decimal("1890.00"),
         )
     ]
-    lines += [_time(i, 15 + 15 * (i % 8), "95.00", cur) for i in range(1, 1100)]
+    lines += [_time(i, 15 + 15 * (i % 8), "95.00", cur) for i in range(1, 850)]
     return _view(lines, "GBP", "20")
 
 
@@ -317,34 +308,3 @@ KINDS: dict[str, Callable[[], StatementView]] = {
 
 def sample(kind: str) -> StatementView:
     return KINDS[kind]()
-
-
-def main(argv: list[str] | None = None) -> int:
-    from psa_billing.render.pdf import render_statement_pdf
-
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("out", type=Path)
-    ap.add_argument("--png", action="store_true", help="also PNGs of each page (pdftoppm)")
-    ap.add_argument("--first-pages", type=int, default=2, help="PNG pages per document")
-    ap.add_argument("--dpi", type=int, default=110)
-    args = ap.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
-    pdftoppm = shutil.which("pdftoppm")
-    if args.png and pdftoppm is None:
-        print("pdftoppm not found: apt-get install -y poppler-utils", file=sys.stderr)
-        return 2
-    for kind, make in KINDS.items():
-        pdf_path = args.out / f"{kind}.pdf"
-        pdf_path.write_bytes(render_statement_pdf(make()))
-        print(f"{pdf_path} ({pdf_path.stat().st_size // 1024} KB)")
-        if args.png and pdftoppm is not None:
-            subprocess.run(
-                [pdftoppm, "-png", "-r", str(args.dpi), "-l", str(args.first_pages)]
-                + [str(pdf_path), str(args.out / kind)],
-                check=True,
-            )
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
