@@ -62,3 +62,17 @@ def test_unknown_locale_is_a_clear_error() -> None:
 )
 def test_time_is_shown_in_hours_and_minutes(minutes: int, label: str) -> None:
     assert duration_label(minutes) == label
+
+
+@pytest.mark.parametrize(
+    "locale", ["en-GB", "en-US", "de-DE", "de-CH", "fr-FR", "es-ES", "pl-PL", "ja-JP", "ar-BH"]
+)
+@pytest.mark.parametrize("amount", ["0.00", "-0.50", "1234.50", "-12345678.90", "999999999.99"])
+def test_money_is_what_babel_writes_for_the_locale(locale: str, amount: str) -> None:
+    from babel.numbers import format_decimal
+
+    f = formatter(locale, "EUR")
+    babel = format_decimal(
+        Decimal(amount), format="#,##0.00", locale=locale.replace("-", "_"), numbering_system="latn"
+    )
+    assert f.money(Decimal(amount)) == babel.replace("\u200e", "").replace("\u200f", "")

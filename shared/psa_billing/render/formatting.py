@@ -48,7 +48,7 @@ class Formatter:
 
     locale: Locale
     currency: Currency
-    _number_pattern: str
+    _symbols: dict[int, str]  # str.translate table: "," "." "-" -> the locale's signs
     _code_first: bool
 
     def money(self, amount: Decimal) -> str:
@@ -58,10 +58,11 @@ class Formatter:
                 f"{amount} has more digits than {self.currency.code} allows; "
                 "amounts reach rendering already rounded"
             )
-        text = format_decimal(
-            amount, format=self._number_pattern, locale=self.locale, numbering_system="latn"
-        )
-        return _BIDI_MARKS.sub("", text)
+        # What Babel's format_decimal gives for the pattern "#,##0.00" (the tests compare
+        # the two), done with str.format: Babel costs ~0.15 ms a figure, and a 600-line
+        # statement prints 1,200 of them.
+        text = f"{amount:,.{self.currency.exponent}f}"
+        return text.translate(self._symbols)
 
     def money_with_code(self, amount: Decimal) -> str:
         """``GBP 1,234.50`` / ``1.234,50 EUR``: the code where the locale puts its sign."""
@@ -73,10 +74,6 @@ class Formatter:
         if self.locale.language in _RTL_LANGUAGES:
             return _BIDI_MARKS.sub("", format_date(day, "short", locale=self.locale))
         return _BIDI_MARKS.sub("", format_date(day, "long", locale=self.locale))
-
-    def month(self, year: int, month: int) -> str:
-        """A billing period: ``October 2026`` (English words, see the module docstring)."""
-        return f"{_MONTHS[month - 1]} {year}"
 
     def percent(self, value: Decimal) -> str:
         """A tax rate given in percent (``20``, ``7.5``): ``20%``, ``7,5 %``."""
@@ -99,22 +96,6 @@ class Formatter:
         return _BIDI_MARKS.sub("", text)
 
 
-_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
-
-
 @functools.cache
 def formatter(locale_tag: str, currency_code: str) -> Formatter:
     """The ``Formatter`` for a BCP 47 tag (``de-DE``; ``de_DE`` works too) and a currency."""
@@ -123,8 +104,12 @@ def formatter(locale_tag: str, currency_code: str) -> Formatter:
     except (UnknownLocaleError, ValueError, TypeError) as exc:
         raise InvalidLocaleError(f"unknown locale {locale_tag!r}") from exc
     currency = Currency.of(currency_code)
-    exponent = currency.exponent
-    number_pattern = "#,##0" + ("." + "0" * exponent if exponent else "")
+    signs = loc.number_symbols["latn"]
+    symbols = {
+        ord(","): _BIDI_MARKS.sub("", signs["group"]),
+        ord("."): _BIDI_MARKS.sub("", signs["decimal"]),
+        ord("-"): _BIDI_MARKS.sub("", signs["minusSign"]),
+    }
     standard = loc.currency_formats["standard"].pattern.split(";")[0]
     code_first = standard.strip(" \u00a0\u200e\u200f").startswith("¤")
-    return Formatter(loc, currency, number_pattern, code_first)
+    return Formatter(loc, currency, symbols, code_first)

@@ -15,6 +15,7 @@ Deterministic: the same view gives the same bytes (creation date = issue date).
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 from collections.abc import Sequence
@@ -76,15 +77,26 @@ def render_statement_pdf(view: StatementView) -> bytes:
 # --- text drawing ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class _Style:
     bold: bool = False
     size: float = _BODY_PT
     color: Color = _BLACK
 
-    @property
+    @functools.cached_property
     def key(self) -> str:
         return "B" if self.bold else ""
+
+    @functools.cached_property
+    def opening(self) -> str:
+        """Start of a text object in this colour."""
+        r, g, b = self.color
+        return f"q {r / 255:.3f} {g / 255:.3f} {b / 255:.3f} rg BT"
+
+    @functools.cached_property
+    def scale(self) -> float:
+        """mm per 1/1000 em at this size."""
+        return self.size * _PT / 1000
 
 
 _BODY = _Style()
@@ -115,7 +127,7 @@ class _Page(FPDF):
 
     # Text ------------------------------------------------------------------------
     def width(self, text: str, style: _Style = _BODY) -> float:
-        return self.doc_fonts.width(style.key, text) * style.size * _PT / 1000
+        return self.doc_fonts.width(style.key, text) * style.scale
 
     def draw_text(self, x: float, baseline: float, text: str, style: _Style = _BODY) -> None:
         self.draw_runs([(x, baseline, text)], style)
@@ -126,8 +138,7 @@ class _Page(FPDF):
     def draw_runs(self, runs: Sequence[tuple[float, float, str]], style: _Style) -> None:
         """Strings in one style, as one text object (one per row keeps long statements fast)."""
         k, page_h = self.k, self.h
-        r, g, b = style.color
-        ops = [f"q {r / 255:.3f} {g / 255:.3f} {b / 255:.3f} rg BT"]
+        ops = [style.opening]
         current: DocumentFont | None = None
         for x, y, text in runs:
             if not text:
@@ -392,6 +403,8 @@ class _Page(FPDF):
     def lines_table(self, y: float) -> float:
         self._in_table = True
         y = self.table_header(y)
+        self.set_draw_color(*_RULE)  # the rule under each row
+        self.set_line_width(0.2)
         for line in self.v.lines:
             y = self._row(y, line)
         self._in_table = False
@@ -448,8 +461,6 @@ class _Page(FPDF):
             if muted:
                 self.draw_runs(muted, _MUTED)
             y += len(chunk) * _LINE_H + 2 * _ROW_PAD
-            self.set_draw_color(*_RULE)
-            self.set_line_width(0.2)
             self.line(_LEFT, y, _RIGHT, y)
             start += len(chunk)
         return y

@@ -16,7 +16,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from psa_billing.domain.model import Period
-from psa_billing.domain.money import Currency, format_amount
+from psa_billing.domain.money import Currency
 from psa_billing.render.formatting import Formatter, formatter
 
 # Fixed English names: output must not depend on the process locale.
@@ -136,17 +136,9 @@ class StatementView:
     def currency_unit(self) -> Currency:
         return Currency.of(self.currency)
 
-    def money(self, amount: Decimal) -> str:
-        """billing-rules.md "Money": exactly the currency's minor-unit digits ("1200", "12.345")."""
-        return format_amount(amount, self.currency_unit)
-
     @property
     def period_label(self) -> str:
         return period_label(self.period)
-
-    @property
-    def issue_date_label(self) -> str:
-        return date_label(self.issue_date)
 
     @property
     def tax_label(self) -> str:
@@ -159,10 +151,6 @@ class StatementView:
 
     def money_with_code(self, amount: Decimal) -> str:
         return self.fmt.money_with_code(amount)
-
-    @property
-    def is_adjusted(self) -> bool:
-        return self.revision > 0
 
     @property
     def is_revised(self) -> bool:
@@ -184,11 +172,6 @@ def period_label(period: Period) -> str:
     return f"{MONTH_NAMES[period.month - 1]} {period.year}"
 
 
-def date_label(day: date) -> str:
-    """``2026-11-01`` -> ``1 November 2026`` (no locale involved)."""
-    return f"{day.day} {MONTH_NAMES[day.month - 1]} {day.year}"
-
-
 def duration_label(minutes: int) -> str:
     """Exact minutes as hours and minutes: ``415`` -> ``6 h 55 min``, ``60`` -> ``1 h``."""
     sign = "-" if minutes < 0 else ""
@@ -198,12 +181,6 @@ def duration_label(minutes: int) -> str:
     if hours:
         return f"{sign}{hours} h"
     return f"{sign}{rest} min"
-
-
-def percent_label(value: Decimal) -> str:
-    """A tax rate without trailing zeros: ``20.0000`` -> ``20``, ``7.50`` -> ``7.5``."""
-    text = format(value.normalize(), "f")
-    return "0" if text in {"-0", ""} else text
 
 
 def quantity_label(line: LineView) -> str:
@@ -221,13 +198,6 @@ def quantity_label(line: LineView) -> str:
     if q == q.to_integral_value():
         return str(int(q))
     return format(q.normalize(), "f")
-
-
-def unit_price_label(view: StatementView, line: LineView) -> str:
-    """A credit without a quantity has no unit price worth printing."""
-    if line.kind == "credit" and quantity_label(line) == "":
-        return ""
-    return view.fmt.money(line.unit_price)
 
 
 def document_texts(view: StatementView) -> Iterator[str]:
