@@ -241,9 +241,7 @@ class _Page(FPDF):
         for number in range(1, total + 1):
             self.page = number
             y = _BOTTOM + 6
-            self.set_draw_color(*_RULE)
-            self.set_line_width(0.2)
-            self.line(_LEFT, y - 2.5, _RIGHT, y - 2.5)
+            self._rule_on_finished_page(y - 2.5)
             if v.org.footer_note.strip():
                 for line in self.wrap(v.org.footer_note, _RIGHT - _LEFT, _SMALL)[:3]:
                     self.draw_text(_LEFT, y + 0.5, line, _SMALL)
@@ -256,6 +254,16 @@ class _Page(FPDF):
             if v.is_void:
                 self._void_stamp()
         self.page = total
+
+    def _rule_on_finished_page(self, y: float) -> None:
+        """A grey rule written as raw operators in its own graphics state: fpdf2's colour
+        tracking follows the last page drawn, not the finished page written to here."""
+        k, r, g, b = self.k, *(c / 255 for c in _RULE)
+        y_pt = (self.h - y) * k
+        self._out(
+            f"q {r:.3f} {g:.3f} {b:.3f} RG {0.2 * k:.2f} w "
+            f"{_LEFT * k:.2f} {y_pt:.2f} m {_RIGHT * k:.2f} {y_pt:.2f} l S Q"
+        )
 
     def _void_stamp(self) -> None:
         stamp = _Style(bold=True, size=110, color=_ACCENT)
@@ -527,17 +535,20 @@ class _Page(FPDF):
         org = v.org
         if not (org.payment_instructions.strip() or org.payment_link.strip()):
             return
-        if y + 20 > _BOTTOM:
+        width = _RIGHT - _LEFT
+        texts = [org.payment_instructions.strip()] if org.payment_instructions.strip() else []
+        if org.payment_link.strip():
+            texts.append(f"Pay online: {org.payment_link.strip()}")
+        quote = f"Please quote {v.number} with your payment."
+        needed = 9 + _LINE_H * (1 + sum(len(self.wrap(t, width)) for t in texts))
+        if y + needed > _BOTTOM:  # the block stays together
             y = self.continuation_page()
         y += 3
-        y = self.paragraph(_LEFT, y, "How to pay", _RIGHT - _LEFT, _Style(bold=True, size=10))
+        y = self.paragraph(_LEFT, y, "How to pay", width, _Style(bold=True, size=10))
         y += 0.5
-        width = _RIGHT - _LEFT
-        if org.payment_instructions.strip():
-            y = self.paragraph(_LEFT, y, org.payment_instructions.strip(), width)
-        if org.payment_link.strip():
-            y = self.paragraph(_LEFT, y, f"Pay online: {org.payment_link.strip()}", width)
-        self.paragraph(_LEFT, y, f"Please quote {v.number} with your payment.", width, _MUTED)
+        for text in texts:
+            y = self.paragraph(_LEFT, y, text, width)
+        self.paragraph(_LEFT, y, quote, width, _MUTED)
 
 
 # --- embedding the fonts ----------------------------------------------------------------
