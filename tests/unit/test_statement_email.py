@@ -231,3 +231,62 @@ def test_message_id_can_be_given_but_not_injected() -> None:
     )
     with pytest.raises(UnsafeHeaderError):
         build(make_view(), message_id="<abc@acme.example>\r\nBcc: x@example.com")
+
+
+def test_figures_follow_the_views_locale_like_the_pdf() -> None:
+    view = make_view(locale="de-DE", total=Decimal("1388.80"), due_date=date(2026, 12, 1))
+    text = body(parse(build(view)), "plain")
+    assert "Amount due:   GBP\xa01.388,80" in text or "Amount due:   1.388,80\xa0GBP" in text
+    assert "Due date:     1. Dezember 2026" in text
+
+
+def test_how_to_pay_and_the_msps_details_are_in_both_bodies() -> None:
+    org = OrgView(
+        "Acme IT Ltd",
+        ("1 High Street",),
+        "help@acme.example",
+        legal_name="Acme IT Services Limited",
+        tax_number="GB123456789",
+        tax_label="VAT",
+        payment_instructions="Sort code 12-34-56\nAccount 12345678",
+        payment_link="https://pay.acme.example/S-1",
+        footer_note="Registered in England no. 0123",
+    )
+    msg = parse(build(make_view(org=org)))
+    for part in ("plain", "html"):
+        content = body(msg, part)
+        for bit in (
+            "Sort code 12-34-56",
+            "Account 12345678",
+            "https://pay.acme.example/S-1",
+            "Please quote S-2026-10-0001",
+            "VAT registration GB123456789",
+            "Acme IT Services Limited",
+            "Registered in England no. 0123",
+        ):
+            assert bit in content, (part, bit)
+
+
+def test_attachment_is_named_after_the_statement_number_by_default() -> None:
+    msg = parse(build(make_view(number="KW-2026-000123"), pdf_filename=""))
+    (attachment,) = list(msg.iter_attachments())
+    assert attachment.get_filename() == "KW-2026-000123.pdf"
+
+
+def test_void_notice_says_nothing_is_due() -> None:
+    from psa_billing.render.email import build_void_notice_email
+
+    view = make_view(
+        void_on=date(2026, 11, 9),
+        previous_sent_on=date(2026, 11, 2),
+        previous_total=Decimal("388.80"),
+    )
+    msg = parse(build_void_notice_email(view, sender=SENDER))
+    assert msg["Subject"] == "Void: statement S-2026-10-0001 from Acme IT Ltd — nothing to pay"
+    text = body(msg, "plain")
+    assert "is void since 9 November 2026" in text
+    assert "with a total of GBP\xa0388.80" in text
+    assert "Nothing is due on it: GBP\xa00.00" in text
+    assert list(msg.iter_attachments()) == []
+    with pytest.raises(ValueError, match="not void"):
+        build_void_notice_email(make_view(), sender=SENDER)
