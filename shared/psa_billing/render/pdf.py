@@ -5,10 +5,17 @@ which character and the per-document glyph subsets are in ``render.fonts``; figu
 dates are written per the view's locale by ``render.formatting``.
 
 fpdf2 draws the rules, fills, the logo and the VOID stamp through its public API. Text
-goes through ``_Page.draw_text``, which writes the text operators itself with the fonts of
+goes through ``_Page.draw_runs``, which writes the text operators itself with the fonts of
 ``render.fonts`` (a string may need several fonts: Latin, then CJK), and
-``_FontEmbedder`` puts those fonts into the file. Those two are the only places that use
-fpdf2 internals (``_out``, ``_resource_catalog``, ``OutputProducer._add_fonts``).
+``_FontEmbedder`` puts those fonts into the file. Those two, and the footer rule of
+``_rule_on_finished_page``, are the only places that use fpdf2 internals (``_out``,
+``_resource_catalog``, ``OutputProducer._add_fonts`` and ``_add_pdf_obj``).
+
+Layout: A4, the masthead (logo, MSP, statement identity), bill-to beside the amount due,
+the revision notice (only after an earlier revision was sent), the lines (header repeated
+on each page; a row moves to the next page whole unless taller than a page), totals, what
+changed, how to pay; footers and the VOID stamp are drawn last, once the page count is
+known.
 
 Deterministic: the same view gives the same bytes (creation date = issue date).
 """
@@ -49,7 +56,6 @@ _BASELINE = 2.8  # from the top of a line to its baseline
 _BODY_PT = 8.5
 _SMALL_PT = 7.5
 _GREY = (95, 95, 95)
-_LIGHT = (130, 130, 130)
 _RULE = (210, 210, 210)
 _HEAD_FILL = (235, 238, 242)
 _BOX_FILL = (244, 246, 249)
