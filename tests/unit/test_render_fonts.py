@@ -79,3 +79,18 @@ def test_a_latin_statement_never_loads_the_cjk_fonts() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == 2  # DejaVu Sans and DejaVu Sans Bold
+
+
+def test_decomposed_vietnamese_is_composed_before_drawing() -> None:
+    import io
+    import unicodedata
+
+    from pypdf import PdfReader
+
+    from psa_billing.render.pdf import render_statement_pdf
+
+    name = unicodedata.normalize("NFD", "Nguyễn Thị Minh Khai")
+    view = replace(samples.no_logo(), customer_name=name)
+    assert missing_glyphs(view) == frozenset()
+    text = PdfReader(io.BytesIO(render_statement_pdf(view))).pages[0].extract_text()
+    assert "Nguyễn Thị Minh Khai" in unicodedata.normalize("NFC", text)
