@@ -71,9 +71,7 @@ class Formatter:
         return f"{code}\u00a0{number}" if self._code_first else f"{number}\u00a0{code}"
 
     def date(self, day: date) -> str:
-        if self.locale.language in _RTL_LANGUAGES:
-            return _BIDI_MARKS.sub("", format_date(day, "short", locale=self.locale))
-        return _BIDI_MARKS.sub("", format_date(day, "long", locale=self.locale))
+        return _date_label(self.locale, day)
 
     def percent(self, value: Decimal) -> str:
         """A tax rate given in percent (``20``, ``7.5``): ``20%``, ``7,5 %``."""
@@ -94,6 +92,13 @@ class Formatter:
             value.normalize(), format=pattern, locale=self.locale, numbering_system="latn"
         )
         return _BIDI_MARKS.sub("", text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _date_label(locale: Locale, day: date) -> str:
+    """Babel takes about 1 ms a date; a statement prints the same few dates many times."""
+    width = "short" if locale.language in _RTL_LANGUAGES else "long"
+    return _BIDI_MARKS.sub("", format_date(day, width, locale=locale))
 
 
 @functools.cache
