@@ -60,3 +60,10 @@ class InvalidSettingsError(BillingError):
                 for field, reason in problems
             )
         )
+
+
+class UnsafeHeaderError(BillingError):
+    """An email header that would not say exactly what was meant: an address with a
+    line break or control character, not exactly one plain address, or a finished
+    message whose From, To, Reply-To or Cc parse back to other addresses. The statement
+    is marked with this reason instead of being sent."""
