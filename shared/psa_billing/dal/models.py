@@ -66,6 +66,9 @@ class OrgItem(Item, discriminator="org"):
     address = UnicodeAttribute(default="")  # lines joined by "\n"
     email = UnicodeAttribute(default="")
     updated_at = UnicodeAttribute()
+    # Every setting (domain.org.OrgSettings.public(): camelCase JSON); name, address and
+    # email are also kept above for readers of the item.
+    settings = UnicodeAttribute(null=True)
 
 
 class CustomerItem(Item, discriminator="customer"):
@@ -165,6 +168,8 @@ class AdjustmentItem(Item, discriminator="adjustment"):
     quantity = UnicodeAttribute(null=True)
     unit_price = UnicodeAttribute(null=True)
     amount = UnicodeAttribute(null=True)
+    lines = UnicodeAttribute(null=True)  # late time: JSON of the lines it appends
+    entry_ids = UnicodeAttribute(null=True)  # late time: JSON list of the entries billed
 
 
 class RunItem(Item, discriminator="run"):
