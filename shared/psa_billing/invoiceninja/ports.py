@@ -179,3 +179,12 @@ def client_id_number(org_id: str, customer_id: str) -> str:
 def customer_of_id_number(org_id: str, id_number: str) -> str | None:
     prefix = f"{org_id}:"
     return id_number.removeprefix(prefix) or None if id_number.startswith(prefix) else None
+
+
+@dataclass(frozen=True)
+class PortalPorts:
+    """The three ports the routes and the CLI need, built once by whoever wires them."""
+
+    directory: PortalDirectory
+    work: BillableWork
+    store: InvoiceNinjaStore
