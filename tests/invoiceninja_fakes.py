@@ -131,7 +131,10 @@ class MemoryPortal:
         }
         self._tickets = {
             t["id"]: Ticket(
-                id=t["id"], customer_id=t["customerId"], subject=t["subject"], number=t.get("number")
+                id=t["id"],
+                customer_id=t["customerId"],
+                subject=t["subject"],
+                number=t.get("number"),
             )
             for t in doc.get("tickets", [])
         }

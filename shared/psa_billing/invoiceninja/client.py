@@ -19,6 +19,7 @@ from __future__ import annotations
 import errno
 import json
 import random
+import socket
 import ssl
 import threading
 import time
@@ -100,6 +101,8 @@ def describe_connect_error(exc: httpx.TransportError, host: str) -> InvoiceNinja
         return InvoiceNinjaError(Problem.TIMEOUT, f"{host} did not answer in time")
     text = str(exc).lower()
     for cause in _causes(exc):
+        if isinstance(cause, socket.gaierror):
+            return InvoiceNinjaError(Problem.DNS, f"the name {host} could not be resolved (DNS)")
         if isinstance(cause, ssl.SSLCertVerificationError):
             return InvoiceNinjaError(
                 Problem.TLS, f"the TLS certificate of {host} could not be verified"
