@@ -81,7 +81,7 @@ def test_one_thousand_invoices_over_many_pages_are_all_listed_once(stand_in: Sta
     assert len({d.id for d in docs}) == 1000
     assert {d.id for d in docs} == {r["id"] for r in _active(stand_in)}
     pages = stand_in.state.calls("GET", "invoices")
-    assert [int(q["page"]) for q in pages] == list(range(1, 29))  # ceil(1000 / 37)
+    assert sorted(int(q["page"]) for q in pages) == list(range(1, 29))  # ceil(1000 / 37)
     assert all(q["sort"] == "id|asc" and q["per_page"] == "37" for q in pages)
 
 
@@ -126,8 +126,8 @@ def test_a_hung_request_times_out_and_is_retried(stand_in: StandIn) -> None:
 
 
 def test_a_slow_invoiceninja_fails_the_list_at_the_deadline_not_later(stand_in: StandIn) -> None:
-    stand_in.state.delay = 0.3  # every request, every page
-    client = _client(stand_in, deadline_seconds=1.5, page_size=5)
+    stand_in.state.delay = 0.5  # every request, every page: 24 pages take about 3.5 s
+    client = _client(stand_in, deadline_seconds=1.5, page_size=2)
     started = time.monotonic()
     with pytest.raises(InvoiceNinjaError) as err:
         client.list_documents("invoice")

@@ -24,6 +24,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
@@ -44,7 +45,9 @@ from psa_billing.invoiceninja.wire import (
 DocumentKind = Literal["invoice", "quote"]
 _PATHS: dict[str, str] = {"invoice": "invoices", "quote": "quotes"}
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
-_MAX_PAGES = 10_000  # a server that never reports its last page must not loop forever
+_MAX_PAGES = 10_000  # a server claiming more pages than this is not believed
+# Pages read at once after the first; a hosted plan allows 1,000 requests a minute.
+_PARALLEL_PAGES = 4
 
 
 class Deadline:
@@ -296,6 +299,22 @@ class InvoiceNinjaClient:
             Problem.NOT_INVOICENINJA, f"{self._host} {what}: is INVOICENINJA_URL right?"
         )
 
+    def _page(
+        self, path: str, params: dict[str, str], page: int, deadline: Deadline
+    ) -> ListEnvelope:
+        query = {
+            **params,
+            "status": "active",
+            "sort": "id|asc",
+            "per_page": str(self.config.page_size),
+            "page": str(page),
+        }
+        body = self._call("GET", path, params=query, read=True, deadline=deadline)
+        try:
+            return ListEnvelope.model_validate(body)
+        except ValidationError:
+            raise self._not_in(f"answered /{path} without a list envelope") from None
+
     def _list_all(
         self,
         path: str,
@@ -303,35 +322,29 @@ class InvoiceNinjaClient:
         deadline: Deadline,
         max_pages: int = _MAX_PAGES,
     ) -> list[dict[str, Any]]:
+        """Page 1 says how many pages there are; the rest are fetched a few at a time,
+        since each page costs the server the same whatever its number."""
+        first = self._page(path, params, 1, deadline)
+        pagination = first.meta.pagination
+        last = min(pagination.total_pages if pagination and first.data else 1, max_pages)
+        envelopes = [first]
+        if last > 1:
+            workers = min(_PARALLEL_PAGES, last - 1)
+            with ThreadPoolExecutor(workers, thread_name_prefix="invoiceninja-page") as pool:
+                envelopes += pool.map(
+                    lambda n: self._page(path, params, n, deadline), range(2, last + 1)
+                )
         rows: list[dict[str, Any]] = []
         seen: set[str] = set()
-        page = 1
-        while True:
-            query = {
-                **params,
-                "status": "active",
-                "sort": "id|asc",
-                "per_page": str(self.config.page_size),
-                "page": str(page),
-            }
-            body = self._call("GET", path, params=query, read=True, deadline=deadline)
-            try:
-                envelope = ListEnvelope.model_validate(body)
-            except ValidationError:
-                raise self._not_in(f"answered /{path} without a list envelope") from None
+        for envelope in envelopes:
             for row in envelope.data:
                 key = str(row.get("id", ""))
-                # A row inserted while we page can shift another onto the next page.
+                # A row deleted while we page shifts another onto the page read before.
                 if key and key in seen:
                     continue
                 seen.add(key)
                 rows.append(row)
-            pages = envelope.meta.pagination
-            if pages is None or not envelope.data or page >= pages.total_pages:
-                return rows
-            if page >= max_pages:
-                return rows
-            page += 1
+        return rows
 
     def _call(
         self,
