@@ -28,7 +28,7 @@ test: $(STAMP) lint
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shared/psa_billing functions
+	$(BIN)/mypy shared/psa_billing devtools/psa_billing_dev functions
 	$(BIN)/cfn-lint template.yaml
 
 unit: $(STAMP)

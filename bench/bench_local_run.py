@@ -20,7 +20,7 @@ import time
 from collections import Counter, defaultdict
 from typing import Any
 
-from psa_billing.local import counting
+from psa_billing_dev.local import counting
 
 PER_CUSTOMER = {
     "functions.monthly_run.app.bill_customer",
@@ -30,7 +30,7 @@ PER_CUSTOMER = {
 
 
 def heavy_document(customers: int, entries_each: int, period: Any) -> dict[str, Any]:
-    from psa_billing.ingest.demo import demo_document
+    from psa_billing_dev.demo import demo_document
 
     doc = demo_document(customers, 99, period, org_id="bench-heavy")
     tickets: dict[str, list[str]] = defaultdict(list)
@@ -54,17 +54,18 @@ def heavy_document(customers: int, entries_each: int, period: Any) -> dict[str, 
 def run_org(
     repo: Any, counter: counting.RequestCounter, doc: dict[str, Any], period: Any
 ) -> dict[str, Any]:
-    from psa_billing.cli.runner import start_run, wait_for_run
-    from psa_billing.config import get_settings
+    from psa_billing import config
     from psa_billing.logic.events import RunRequest
     from psa_billing.logic.importing import import_document
+    from psa_billing.runtime import utc_now
+    from psa_billing_dev.cli.runner import start_run, wait_for_run
 
     t0 = time.perf_counter()
-    import_document(json.dumps(doc).encode(), repo)
+    import_document(json.dumps(doc).encode(), repo, clock=utc_now)
     t1 = time.perf_counter()
     counter.reset()
     arn = start_run(
-        get_settings().state_machine_arn, RunRequest(orgId=doc["orgId"], period=str(period))
+        config.run().state_machine_arn, RunRequest(orgId=doc["orgId"], period=str(period))
     )
     result = wait_for_run(arn, repo, poll_seconds=1.0)
     t2 = time.perf_counter()
@@ -130,8 +131,8 @@ def main() -> None:
     counter = counting.install()
     from psa_billing import runtime
     from psa_billing.domain.model import Period
-    from psa_billing.ingest.demo import demo_document
-    from psa_billing.local.stack import start_local_stack
+    from psa_billing_dev.demo import demo_document
+    from psa_billing_dev.local.stack import start_local_stack
 
     period = Period(2026, 10)
     print(

@@ -16,9 +16,9 @@ import time
 
 from psa_billing.domain.model import Period
 from psa_billing.domain.rules import compute_statement
-from psa_billing.ingest.demo import demo_document
 from psa_billing.ingest.grouping import customer_data
 from psa_billing.ingest.validate import EmptyExisting, validate_document
+from psa_billing_dev.demo import demo_document
 
 
 def main() -> None:

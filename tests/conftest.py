@@ -13,8 +13,8 @@ import pytest
 
 @pytest.fixture(scope="session")
 def local_stack() -> Iterator[Any]:
-    from psa_billing.local import counting
-    from psa_billing.local.stack import start_local_stack
+    from psa_billing_dev.local import counting
+    from psa_billing_dev.local.stack import start_local_stack
 
     counting.install()  # before any client exists, so every request is counted
     stack = start_local_stack(port=0)
@@ -26,10 +26,9 @@ def local_stack() -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def repo(local_stack: Any) -> Any:
-    from psa_billing import runtime
-    from psa_billing.config import get_settings
+    from psa_billing import config, runtime
 
-    get_settings.cache_clear()
+    config.clear_cache()
     runtime.repository.cache_clear()
     runtime.object_store.cache_clear()
     runtime.org_cache.cache_clear()
@@ -39,7 +38,7 @@ def repo(local_stack: Any) -> Any:
 
 @pytest.fixture(scope="session")
 def request_counter(local_stack: Any) -> Any:
-    from psa_billing.local import counting
+    from psa_billing_dev.local import counting
 
     return counting.install()
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 pytestmark = pytest.mark.e2e
-CLI = [sys.executable, "-m", "psa_billing.cli.main"]
+CLI = [sys.executable, "-m", "psa_billing_dev.cli.main"]
 
 
 def _free_port() -> int:

@@ -1,4 +1,4 @@
-"""Tiny Lambda handlers for the local-stack tests (run in-process by psa_billing.local.hook)."""
+"""Tiny Lambda handlers for the local-stack tests (run in-process by psa_billing_dev.local.hook)."""
 
 from __future__ import annotations
 

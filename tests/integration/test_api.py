@@ -11,7 +11,7 @@ from psa_billing.domain.model import Period
 from psa_billing.domain.rules import compute_statement
 from psa_billing.domain.run import CustomerOutcome, Outcome
 from psa_billing.domain.statement import Statement
-from psa_billing.local.hook import LambdaContext
+from psa_billing_dev.local.hook import LambdaContext
 from tests.support import load_demo
 
 PERIOD = Period(2026, 10)

@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 import pytest
 
-from psa_billing.local.stack import RunningStack, is_stack_ready, start_local_stack
+from psa_billing_dev.local.stack import RunningStack, is_stack_ready, start_local_stack
 
 from . import _handlers
 

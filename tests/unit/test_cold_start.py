@@ -9,7 +9,7 @@ import sys
 import pytest
 
 PDF_AND_EMAIL = ("fpdf", "jinja2", "psa_billing.render", "psa_billing.logic.delivery")
-LOCAL_ONLY = ("moto", "click", "yaml", "psa_billing.cli", "psa_billing.local")
+LOCAL_ONLY = ("moto", "click", "yaml", "psa_billing_dev.cli", "psa_billing_dev.local")
 
 
 def _modules_after_import(module: str) -> set[str]:
@@ -43,3 +43,27 @@ def test_billing_function_does_not_import_pdf_or_email_code() -> None:
 )
 def test_no_function_imports_local_only_tools(module: str) -> None:
     assert _loaded(_modules_after_import(module), LOCAL_ONLY) == []
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "psa_billing.logic.monthly",
+        "psa_billing.logic.delivery",
+        "psa_billing.logic.statements",
+        "psa_billing.logic.importing",
+        "psa_billing.logic.events",
+        "psa_billing.logic.ports",
+    ],
+)
+def test_use_cases_load_no_aws_sdk_or_adapter(module: str) -> None:
+    """STYLE.md 4: use cases take their collaborators; only adapters import boto3."""
+    modules = _modules_after_import(module)
+    adapters = (
+        "boto3",
+        "botocore",
+        "pynamodb",
+        "psa_billing.dal.repository",
+        "psa_billing.runtime",
+    )
+    assert _loaded(modules, adapters) == []

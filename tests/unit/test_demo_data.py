@@ -13,8 +13,8 @@ import pytest
 
 from psa_billing.domain.model import Period
 from psa_billing.domain.money import Currency
-from psa_billing.ingest.demo import demo_document, demo_document_json
 from psa_billing.ingest.validate import EmptyExisting, validate_document
+from psa_billing_dev.demo import demo_document, demo_document_json
 
 PERIOD = Period(2025, 3)
 

@@ -7,7 +7,7 @@ import tomllib
 from pathlib import Path
 
 from psa_billing.dal.models import Item
-from psa_billing.local.template import load_template
+from psa_billing_dev.local.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,3 +41,28 @@ def test_template_table_has_the_keys_and_indexes_the_models_use() -> None:
         }
         assert indexes[index.Meta.index_name] == expected
     assert {g["Projection"]["ProjectionType"] for g in table["GlobalSecondaryIndexes"]} == {"ALL"}
+
+
+def _layer_sources() -> list[Path]:
+    """What SAM builds into the Lambda layer: everything under shared/ (ContentUri)."""
+    return sorted((ROOT / "shared").rglob("*.py"))
+
+
+def test_layer_ships_no_local_stack_cli_or_demo_code() -> None:
+    names = {p.relative_to(ROOT / "shared").as_posix() for p in _layer_sources()}
+    assert names, "the layer has no sources?"
+    for path in names:
+        assert not path.startswith(("psa_billing/local/", "psa_billing/cli/")), path
+        assert not path.endswith(("demo.py", "fakes.py", "conftest.py")), path
+
+
+def test_layer_code_imports_no_development_only_package() -> None:
+    banned = re.compile(
+        r"^\s*(from|import)\s+(moto|click|yaml|pytest|hypothesis|psa_billing_dev|tests)\b", re.M
+    )
+    offenders = [
+        f"{p.relative_to(ROOT)}: {m.group(0).strip()}"
+        for p in _layer_sources()
+        for m in banned.finditer(p.read_text())
+    ]
+    assert offenders == []

@@ -24,7 +24,7 @@ def targets_aws() -> bool:
 
 def use_local_stack(endpoint: str | None = None) -> str:
     """Point this process's boto3/pynamodb clients and settings at the local stack."""
-    from psa_billing.local.template import local_resources  # noqa: PLC0415 - CLI only
+    from psa_billing_dev.local.template import local_resources  # noqa: PLC0415 - CLI only
 
     endpoint = endpoint or local_endpoint()
     res = local_resources()

@@ -3,7 +3,7 @@
 Why this shape (see the moto reference notes):
 - moto's Step Functions engine only executes with `stepfunctions.execute_state_machine`, a
   config key of the server's own process, and it calls Lambda/S3 back at MOTO_PORT;
-- without Docker, Lambda code runs only through the in-process hook (psa_billing.local.hook);
+- without Docker, Lambda code runs only through the in-process hook (psa_billing_dev.local.hook);
 - moto's CloudFormation cannot apply the SAM transform and hides state machines from the
   executing engine, so every resource is created through the service APIs instead.
 
@@ -30,9 +30,9 @@ from moto.core.config import default_user_config
 from moto.moto_api._internal.models import moto_api_backend
 from moto.server import ThreadedMotoServer
 
-from psa_billing.local import atomic, fast_query, hook
-from psa_billing.local.outbox import OutboxServer, read_outbox
-from psa_billing.local.template import (
+from psa_billing_dev.local import atomic, fast_query, hook
+from psa_billing_dev.local.outbox import OutboxServer, read_outbox
+from psa_billing_dev.local.template import (
     STATE_MACHINE_ID,
     USER_POOL_CLIENT_ID,
     USER_POOL_ID,

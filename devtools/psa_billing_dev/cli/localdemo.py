@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 import click
 
-from psa_billing.cli import report, target
+from psa_billing_dev.cli import report, target
 
 
 def up(
@@ -24,7 +24,7 @@ def up(
     out: Path,
     exit_after_demo: bool = False,
 ) -> None:
-    from psa_billing.local.stack import start_local_stack  # noqa: PLC0415
+    from psa_billing_dev.local.stack import start_local_stack  # noqa: PLC0415
 
     chosen = port if port is not None else int(target.local_endpoint().rsplit(":", 1)[1])
     click.echo(f"starting the local stack on 127.0.0.1:{chosen} ...", err=True)
@@ -55,13 +55,13 @@ def run_demo(*, customers: int, seed: int, out: Path) -> None:
     from psa_billing import runtime  # noqa: PLC0415
     from psa_billing.domain.model import Period  # noqa: PLC0415
     from psa_billing.domain.org import Organisation  # noqa: PLC0415
-    from psa_billing.ingest.demo import demo_document_json  # noqa: PLC0415
     from psa_billing.logic.importing import import_document  # noqa: PLC0415
+    from psa_billing_dev.demo import demo_document_json  # noqa: PLC0415
 
     period = Period.before(datetime.now(UTC).date())
     repo = runtime.repository()
     doc = demo_document_json(customers, seed, period, org_id="demo-msp")
-    result = import_document(doc.encode(), repo)
+    result = import_document(doc.encode(), repo, clock=runtime.utc_now)
     org = repo.get_org("demo-msp")
     repo.put_org(
         Organisation(
@@ -85,9 +85,9 @@ def run_demo(*, customers: int, seed: int, out: Path) -> None:
 
 
 def _bucket() -> str:
-    from psa_billing.config import get_settings  # noqa: PLC0415
+    from psa_billing import config  # noqa: PLC0415
 
-    return get_settings().statements_bucket
+    return config.bucket().statements_bucket
 
 
 def export_outputs(out: Path) -> tuple[list[Path], list[Path]]:
@@ -121,7 +121,7 @@ def sent_messages() -> list[Any]:
     """What moto's SES accepted (in-process: the server runs in this process)."""
     from moto.ses.models import ses_backends  # noqa: PLC0415
 
-    from psa_billing.local.template import local_resources  # noqa: PLC0415
+    from psa_billing_dev.local.template import local_resources  # noqa: PLC0415
 
     res = local_resources()
     return list(ses_backends[res.account_id][res.region].sent_messages)

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
-from psa_billing.cli import target
+from psa_billing_dev.cli import target
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,8 +30,8 @@ def reports_errors(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from botocore.exceptions import ClientError, EndpointConnectionError  # noqa: PLC0415
 
-        from psa_billing.cli.runner import RunFailedError  # noqa: PLC0415
         from psa_billing.domain.errors import BillingError  # noqa: PLC0415
+        from psa_billing_dev.cli.runner import RunFailedError  # noqa: PLC0415
 
         try:
             return fn(*args, **kwargs)
@@ -85,11 +85,12 @@ def import_cmd(file: Path, dry_run: bool) -> None:
     The whole document is checked first; a document with any problem is refused with
     every problem listed, and nothing is written.
     """
+    from psa_billing import runtime  # noqa: PLC0415
     from psa_billing.ingest.validate import ImportRejected  # noqa: PLC0415
     from psa_billing.logic.importing import import_document  # noqa: PLC0415
 
     try:
-        result = import_document(file.read_bytes(), _repo(), dry_run=dry_run)
+        result = import_document(file.read_bytes(), _repo(), clock=runtime.utc_now, dry_run=dry_run)
     except ImportRejected as exc:
         for problem in exc.problems:
             click.echo(f"  {problem}", err=True)
@@ -114,7 +115,7 @@ def demo_data(
 ) -> None:
     """Write a realistic import document (to stdout or --output)."""
     from psa_billing.domain.model import Period  # noqa: PLC0415
-    from psa_billing.ingest.demo import demo_document_json  # noqa: PLC0415
+    from psa_billing_dev.demo import demo_document_json  # noqa: PLC0415
 
     p = Period.parse(period) if period else Period.before(datetime.now(UTC).date())
     text = demo_document_json(customers, seed, p, org_id=org_id)
@@ -139,8 +140,8 @@ def run_cmd(
     org_id: str, period: str, customers: tuple[str, ...], no_wait: bool, as_json: bool
 ) -> None:
     """Bill a period through the state machine, exactly as the monthly schedule does."""
-    from psa_billing.cli import report  # noqa: PLC0415
     from psa_billing.domain.model import Period  # noqa: PLC0415
+    from psa_billing_dev.cli import report  # noqa: PLC0415
 
     Period.parse(period)
     repo = _repo()
@@ -170,8 +171,8 @@ def statements() -> None:
 @reports_errors
 def statements_list(org_id: str, period: str | None, as_json: bool) -> None:
     """An organisation's statements, by period and customer."""
-    from psa_billing.cli import report  # noqa: PLC0415
     from psa_billing.domain.model import Period  # noqa: PLC0415
+    from psa_billing_dev.cli import report  # noqa: PLC0415
 
     if period:
         Period.parse(period)
@@ -188,7 +189,7 @@ def statements_list(org_id: str, period: str | None, as_json: bool) -> None:
 @reports_errors
 def statements_show(statement_id: str, as_json: bool) -> None:
     """One statement with its lines and totals."""
-    from psa_billing.cli import report  # noqa: PLC0415
+    from psa_billing_dev.cli import report  # noqa: PLC0415
 
     st = _repo().get_statement(statement_id)
     if st is None:
@@ -229,8 +230,8 @@ def statements_adjust(
     """Append an adjustment: edit one line, or add a credit note. Originals are kept;
     the revision goes up and the totals are recomputed."""
     from psa_billing import runtime  # noqa: PLC0415
-    from psa_billing.cli import report  # noqa: PLC0415
     from psa_billing.logic.statements import Credit, LineEdit, adjust  # noqa: PLC0415
+    from psa_billing_dev.cli import report  # noqa: PLC0415
 
     if (line_id is None) == (credit_amount is None):
         _fail("give either --line (an edit) or --credit (a credit note)")
@@ -257,8 +258,7 @@ def statements_adjust(
 
 
 def _deliver(statement_id: str, again: bool) -> Any:
-    from psa_billing import runtime  # noqa: PLC0415
-    from psa_billing.config import get_settings  # noqa: PLC0415
+    from psa_billing import config, runtime  # noqa: PLC0415
     from psa_billing.logic.statements import deliver  # noqa: PLC0415
 
     return deliver(
@@ -267,7 +267,7 @@ def _deliver(statement_id: str, again: bool) -> Any:
         store=runtime.object_store(),
         mailer=runtime.mailer(),
         orgs=runtime.org_cache(),
-        sender=get_settings().sender_email,
+        sender=config.mail().sender_email,
         clock=runtime.utc_now,
         again=again,
     )
@@ -396,7 +396,7 @@ def local_up(
     port: int | None, demo: bool, customers: int, seed: int, out: Path, exit_after_demo: bool
 ) -> None:
     """Start the local stack and keep it up until Ctrl-C (state is kept in memory)."""
-    from psa_billing.cli import localdemo  # noqa: PLC0415
+    from psa_billing_dev.cli import localdemo  # noqa: PLC0415
 
     localdemo.up(
         port=port,
@@ -413,7 +413,7 @@ def local_up(
 @reports_errors
 def local_outbox(as_json: bool) -> None:
     """What the local SES accepted: to, subject, attachments (names and sizes)."""
-    from psa_billing.local.stack import read_outbox  # noqa: PLC0415
+    from psa_billing_dev.local.stack import read_outbox  # noqa: PLC0415
 
     mails = read_outbox(target.local_endpoint())
     if as_json:
@@ -429,7 +429,7 @@ def local_outbox(as_json: bool) -> None:
 @local.command("status")
 def local_status() -> None:
     """Exit 0 when the local stack is up and ready."""
-    from psa_billing.local.stack import is_stack_ready  # noqa: PLC0415
+    from psa_billing_dev.local.stack import is_stack_ready  # noqa: PLC0415
 
     endpoint = target.local_endpoint()
     if is_stack_ready(endpoint):

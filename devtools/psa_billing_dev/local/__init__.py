@@ -1,0 +1,1 @@
+"""psa_billing_dev.local"""

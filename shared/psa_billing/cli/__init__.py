@@ -1,1 +1,0 @@
-"""psa_billing.cli"""
