@@ -1,9 +1,7 @@
 """Live list of InvoiceNinja invoices: wall time for 20, 200 and 1,000 invoices against
 the local stand-in, over real HTTP on loopback.
 
-    .venv/bin/python -m bench.bench_invoiceninja [--latency 0.1] [--passes 3]
-
-(run as a module from the repository root: the stand-in and the fakes live under tests/)
+    .venv/bin/python bench/bench_invoiceninja.py [--latency 0.1] [--passes 3]
 
 Times the whole use case the API route calls (``list_documents``: invoices and quotes
 read in parallel, every page, joined to the demo organisation's customers and projects,
@@ -23,12 +21,12 @@ from datetime import date
 from pydantic import SecretStr
 
 from psa_billing.domain.model import Period
-from psa_billing.ingest.demo import demo_document
 from psa_billing.invoiceninja.client import InvoiceNinjaClient
 from psa_billing.invoiceninja.listing import list_documents
 from psa_billing.invoiceninja.settings import InvoiceNinjaSettings, load_config
-from tests.invoiceninja_fakes import MemoryPortal, MemoryStore
-from tests.invoiceninja_standin import start
+from psa_billing_dev.demo import demo_document
+from psa_billing_dev.invoiceninja_fakes import MemoryPortal, MemoryStore
+from psa_billing_dev.invoiceninja_standin import start
 
 
 def _time(client: InvoiceNinjaClient, portal: MemoryPortal, passes: int) -> tuple[float, int]:

@@ -13,9 +13,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from psa_billing.domain.model import Period
-from psa_billing.ingest.demo import demo_document
 from psa_billing.invoiceninja import wiring
-from psa_billing.invoiceninja.cli import invoiceninja
 from psa_billing.invoiceninja.ports import PortalPorts, Source
 from psa_billing.invoiceninja.routes import (
     InvoiceNinjaContext,
@@ -23,8 +21,10 @@ from psa_billing.invoiceninja.routes import (
     get_ports,
     router,
 )
-from tests.invoiceninja_fakes import MemoryPortal, MemoryStore
-from tests.invoiceninja_standin import StandIn, start
+from psa_billing_dev.demo import demo_document
+from psa_billing_dev.invoiceninja_cli import invoiceninja
+from psa_billing_dev.invoiceninja_fakes import MemoryPortal, MemoryStore
+from psa_billing_dev.invoiceninja_standin import StandIn, start
 
 ORG = "demo-msp"
 

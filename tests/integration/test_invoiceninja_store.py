@@ -14,14 +14,14 @@ from pydantic import SecretStr
 
 from psa_billing.dal.invoiceninja_store import DynamoInvoiceNinjaStore
 from psa_billing.domain.model import Period
-from psa_billing.ingest.demo import demo_document
 from psa_billing.invoiceninja.client import InvoiceNinjaClient
 from psa_billing.invoiceninja.errors import PushInProgressError
 from psa_billing.invoiceninja.ports import PushRecord, Source
 from psa_billing.invoiceninja.push import Clock, push
 from psa_billing.invoiceninja.settings import InvoiceNinjaSettings, load_config
-from tests.invoiceninja_fakes import MemoryPortal
-from tests.invoiceninja_standin import StandIn, start
+from psa_billing_dev.demo import demo_document
+from psa_billing_dev.invoiceninja_fakes import MemoryPortal
+from psa_billing_dev.invoiceninja_standin import StandIn, start
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 STALE = NOW - timedelta(minutes=2)
@@ -29,10 +29,13 @@ STALE = NOW - timedelta(minutes=2)
 
 @pytest.fixture
 def store(local_stack: Any) -> DynamoInvoiceNinjaStore:
-    from psa_billing.config import get_settings
+    from psa_billing import config
+    from psa_billing.invoiceninja import wiring
 
-    get_settings.cache_clear()
-    s = get_settings()
+    config.clear_cache()
+    wiring.reset()
+    s = config.storage()
+    assert wiring.store()._region == s.aws_default_region
     return DynamoInvoiceNinjaStore(s.data_table, s.aws_default_region)
 
 

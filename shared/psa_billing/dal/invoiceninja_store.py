@@ -29,9 +29,9 @@ from psa_billing.dal.models import (
     Item,
     bind,
 )
-from psa_billing.invoiceninja.client import DocumentKind
 from psa_billing.invoiceninja.errors import PushInProgressError
 from psa_billing.invoiceninja.ports import ClientMapping, PushRecord, Source, SourceKind
+from psa_billing.invoiceninja.wire import DocumentKind
 
 
 def _stamp(moment: datetime) -> str:

@@ -27,14 +27,16 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 from pydantic import ValidationError
 
+from psa_billing.invoiceninja.deadline import Deadline
 from psa_billing.invoiceninja.errors import InvoiceNinjaError, Problem, RejectedError
 from psa_billing.invoiceninja.settings import InvoiceNinjaConfig
 from psa_billing.invoiceninja.wire import (
+    DocumentKind,
     ItemEnvelope,
     ListEnvelope,
     Ping,
@@ -42,31 +44,11 @@ from psa_billing.invoiceninja.wire import (
     WireDocument,
 )
 
-DocumentKind = Literal["invoice", "quote"]
 _PATHS: dict[str, str] = {"invoice": "invoices", "quote": "quotes"}
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 _MAX_PAGES = 10_000  # a server claiming more pages than this is not believed
 # Pages read at once after the first; a hosted plan allows 1,000 requests a minute.
 _PARALLEL_PAGES = 4
-
-
-class Deadline:
-    """Seconds left for one whole operation (all its pages and retries)."""
-
-    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.seconds = seconds
-        self._clock = clock
-        self._end = clock() + seconds
-
-    def remaining(self) -> float:
-        return self._end - self._clock()
-
-    def check(self) -> None:
-        if self.remaining() <= 0:
-            raise InvoiceNinjaError(
-                Problem.DEADLINE,
-                f"InvoiceNinja did not finish answering within {self.seconds:g} s",
-            )
 
 
 def encode_json(value: Any) -> bytes:

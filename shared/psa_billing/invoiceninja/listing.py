@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from psa_billing.domain.errors import UnknownCurrencyError
 from psa_billing.domain.money import Currency
-from psa_billing.invoiceninja.client import Deadline, DocumentKind
+from psa_billing.invoiceninja.deadline import Deadline
 from psa_billing.invoiceninja.ports import (
     InvoiceNinjaApi,
     InvoiceNinjaStore,
@@ -28,7 +28,7 @@ from psa_billing.invoiceninja.statuses import (
     is_overdue,
     quote_status,
 )
-from psa_billing.invoiceninja.wire import WireDocument
+from psa_billing.invoiceninja.wire import DocumentKind, WireDocument
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from psa_billing.domain.model import Customer, Project, Ticket, TimeEntry
-from psa_billing.invoiceninja.client import Deadline, DocumentKind
+from psa_billing.invoiceninja.deadline import Deadline
 from psa_billing.invoiceninja.settings import InvoiceNinjaConfig
-from psa_billing.invoiceninja.wire import Ping, WireClient, WireDocument
+from psa_billing.invoiceninja.wire import DocumentKind, Ping, WireClient, WireDocument
 
 SourceKind = Literal["project", "ticket"]
 

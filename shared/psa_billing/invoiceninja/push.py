@@ -28,7 +28,6 @@ from typing import Any, Literal
 
 from psa_billing.domain.model import Customer, TimeEntry
 from psa_billing.domain.money import Currency
-from psa_billing.invoiceninja.client import DocumentKind
 from psa_billing.invoiceninja.errors import (
     NotBillableError,
     NothingToPushError,
@@ -44,6 +43,7 @@ from psa_billing.invoiceninja.ports import (
     Source,
     client_id_number,
 )
+from psa_billing.invoiceninja.wire import DocumentKind
 
 # A lock or claim older than this belongs to a push that died; the next push takes over.
 STALE_AFTER = timedelta(minutes=2)

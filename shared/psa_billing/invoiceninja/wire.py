@@ -9,9 +9,11 @@ Decimal, so no binary rounding happens anywhere.
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+DocumentKind = Literal["invoice", "quote"]
 
 
 def _text(value: Any) -> str:

@@ -1,8 +1,9 @@
 """``psa-billing invoiceninja status`` and ``psa-billing invoiceninja push``.
 
-Register with ``cli.add_command(invoiceninja)``. ``status`` needs only the settings.
-``push`` also needs the portal's ports: the main CLI passes a ``PortalPorts`` (or a
-zero-argument callable returning one) as the click context object for this group.
+Register with ``cli.add_command(invoiceninja)`` in ``psa_billing_dev.cli.main``.
+``status`` needs only the settings. ``push`` also needs the portal's ports: the main CLI
+passes a ``PortalPorts`` (or a zero-argument callable returning one) as the click
+context object of the root command.
 """
 
 from __future__ import annotations

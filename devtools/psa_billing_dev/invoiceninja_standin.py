@@ -8,7 +8,7 @@ come back shuffled unless ``sort`` is given), archived and deleted rows listed u
 ``status=active``, opaque hashed ids, 200 on create, 422/400 error bodies, money as
 PHP prints it (``1500``, ``849.5``), quote status ``-1`` computed on read.
 
-Seeded from the demo organisation (``psa_billing.ingest.demo``): most demo customers
+Seeded from the demo organisation (``psa_billing_dev.demo``): most demo customers
 already have a client (``id_number`` = ``<org>:<customer>``), with invoices and quotes
 whose ``po_number`` is one of the customer's project codes or ticket ids.
 
@@ -20,7 +20,7 @@ slow drips, malformed JSON, HTML error pages and unknown status ids.
     stand_in.url, stand_in.token  # INVOICENINJA_URL, INVOICENINJA_TOKEN
     stand_in.stop()
 
-Run it alone with ``python -m tests.invoiceninja_standin [--port N]``.
+Run it alone with ``python -m psa_billing_dev.invoiceninja_standin [--port N]``.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response, Stream
 from starlette.routing import Route
 
 from psa_billing.domain.model import Period
-from psa_billing.ingest.demo import demo_document
+from psa_billing_dev.demo import demo_document
 
 # Currency ids: 1-17 as in InvoiceNinja's CurrenciesSeeder (invoiceninja-api.md §3.3);
 # the others are this stand-in's own, which is why the client reads them from /statics.
@@ -261,7 +261,7 @@ class StandInState:
                 client,
                 amount=cents,
                 status_id=status,
-                paid=cents / 2 if status == "3" else (cents if status == "4" else 0),
+                paid=cents / 2 if status == "3" else (cents if status == "4" else Decimal(0)),
                 issued=self.today - timedelta(days=rng.randint(0, 300)),
                 due=self.today + timedelta(days=rng.randint(-60, 30)),
             )
@@ -302,7 +302,7 @@ def seed_demo(
                 amount=amount,
                 status_id=status,
                 po_number=refs[i % len(refs)] if refs and rng.random() < 0.7 else "",
-                paid=amount / 2 if status == "3" else (amount if status == "4" else 0),
+                paid=amount / 2 if status == "3" else (amount if status == "4" else Decimal(0)),
                 issued=today - timedelta(days=rng.randint(5, 120)),
                 due=today + timedelta(days=rng.randint(-45, 25)),
             )
