@@ -267,3 +267,26 @@ def test_the_cli_push_refuses_bad_arguments(ports: PortalPorts) -> None:
         invoiceninja, ["push", "--org", ORG, "--project", "prj-nope"], obj=ports
     )
     assert unknown.exit_code == 1 and "no project 'prj-nope'" in unknown.output
+
+
+def test_an_idempotency_key_header_replays_the_first_push(
+    ports: PortalPorts, stand_in: StandIn
+) -> None:
+    client = _app(ports)
+    project_id = _billable_project(ports)
+    headers = {"Idempotency-Key": "portal-req-7"}
+    first = client.post(
+        "/api/billing/invoiceninja/push", json={"projectId": project_id}, headers=headers
+    )
+    again = client.post(
+        "/api/billing/invoiceninja/push", json={"projectId": project_id}, headers=headers
+    )
+    assert first.json()["outcome"] == "created"
+    assert again.json()["outcome"] == "already_pushed"
+    assert again.json()["documentId"] == first.json()["documentId"]
+    too_long = client.post(
+        "/api/billing/invoiceninja/push",
+        json={"projectId": project_id},
+        headers={"Idempotency-Key": "k" * 65},
+    )
+    assert too_long.status_code == 422

@@ -150,3 +150,29 @@ def test_concurrent_first_pushes_through_dynamodb_make_one_client_and_no_double_
     )
     assert again.outcome == "already_pushed"
     assert len(stand_in.state.calls("POST", "invoices")) == 2
+
+
+def test_the_token_is_read_from_an_ssm_securestring_through_powertools(
+    local_stack: Any, stand_in: StandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+
+    from psa_billing.invoiceninja import wiring
+    from psa_billing.invoiceninja.connection import check_connection
+
+    name = f"/psa-billing/test/{stand_in.token[:8]}/invoiceninja-token"
+    boto3.client("ssm").put_parameter(Name=name, Value=stand_in.token, Type="SecureString")
+    monkeypatch.setenv("INVOICENINJA_URL", stand_in.url)
+    monkeypatch.delenv("INVOICENINJA_TOKEN", raising=False)
+    monkeypatch.setenv("INVOICENINJA_TOKEN_PARAMETER", name)
+    wiring.reset()
+    try:
+        status = check_connection(wiring.api_client)
+        assert (status.state, status.company_name) == ("connected", "Demo MSP Ltd")
+        monkeypatch.setenv("INVOICENINJA_TOKEN_PARAMETER", name + "-missing")
+        wiring.reset()
+        missing = check_connection(wiring.api_client)
+        assert (missing.state, missing.problem) == ("unreachable", "config")
+        assert stand_in.token not in repr(missing)
+    finally:
+        wiring.reset()
