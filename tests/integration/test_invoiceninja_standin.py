@@ -604,3 +604,30 @@ def test_an_idempotency_key_replays_the_first_answer(
         idempotency_key="req-1",
     )
     assert again.outcome == "already_pushed" and again.record == first.record
+
+
+def test_the_same_idempotency_key_on_two_projects_makes_two_invoices(
+    stand_in: StandIn, portal: MemoryPortal
+) -> None:
+    billable = [
+        p.id
+        for p in portal.projects(ORG)
+        if portal.project(ORG, p.id).billable  # type: ignore[union-attr]
+        and any(e.billable for e in portal.time_entries(ORG, Source("project", p.id)))
+    ]
+    store = MemoryStore()
+    api = _client(stand_in)
+    docs = {
+        push(
+            ORG,
+            Source("project", pid),
+            "invoice",
+            work=portal,
+            store=store,
+            api=api,
+            clock=_clock(),
+            idempotency_key="same",
+        ).record.document_id
+        for pid in billable[:2]
+    }
+    assert len(billable) >= 2 and len(docs) == 2

@@ -230,11 +230,15 @@ def push(
                 return _already(api, earlier[-1])
             raise NothingToPushError(f"{source} has no billable time to push")
         ids = tuple(sorted(e.id for e in entries))
-        key = idempotency_key or push_key(org_id, source, kind, ids)
+        derived = push_key(org_id, source, kind, ids)
+        key = idempotency_key or derived
+        # The marker is always the derived key: a caller's key is only unique per source,
+        # and the marker is searched across the whole InvoiceNinja company.
+        found_by = marker(derived)
         client_id, created_client = ensure_client(
             org_id, customer, api=api, store=store, clock=clock
         )
-        doc = api.find_document(kind, marker(key))
+        doc = api.find_document(kind, found_by)
         if doc is None:
             doc = api.create_document(
                 kind,
@@ -242,7 +246,7 @@ def push(
                     "client_id": client_id,
                     "po_number": po_number,
                     "date": clock.now().date().isoformat(),
-                    "custom_value4": marker(key),
+                    "custom_value4": found_by,
                     "line_items": line_items(entries, rate, label),
                 },
             )
