@@ -199,6 +199,14 @@ def test_connection_tester_names_a_dns_failure(stand_in: StandIn) -> None:
     assert "DNS" in (status.message or "")
 
 
+def test_connection_tester_names_a_tls_failure(stand_in: StandIn) -> None:
+    # https to a plain-HTTP port: the TLS handshake fails.
+    https = stand_in.url.replace("http://", "https://")
+    status = check_connection(lambda: _client(stand_in, url=https))
+    assert (status.state, status.problem) == ("unreachable", "tls")
+    assert "TLS" in (status.message or "")
+
+
 def test_connection_tester_names_a_wrong_configuration() -> None:
     def open_api() -> None:
         load_config(InvoiceNinjaSettings(url="ftp://x", token=SecretStr("t")))
