@@ -148,8 +148,12 @@ def test_creates_are_never_retried() -> None:
     assert calls == [1]
 
 
-def test_timeouts_on_reads_are_retried() -> None:
-    answers: list[Any] = [httpx.ReadTimeout("slow"), _json({"company_name": "Acme"})]
+@pytest.mark.parametrize(
+    "failure",
+    [httpx.ReadTimeout("slow"), httpx.RemoteProtocolError("closed"), httpx.ReadError("reset")],
+)
+def test_timeouts_and_dropped_connections_on_reads_are_retried(failure: Exception) -> None:
+    answers: list[Any] = [failure, _json({"company_name": "Acme"})]
 
     def handler(request: httpx.Request) -> httpx.Response:
         answer = answers.pop(0)
@@ -344,3 +348,14 @@ def test_json_bodies_are_sent_with_exact_numbers() -> None:
     assert doc.id == "inv1"
     assert json.loads(sent[0])["line_items"][0] == {"cost": 9.9, "quantity": 1.0}
     assert b'"cost":9.90' in sent[0]
+
+
+def test_a_connection_dropped_on_every_try_is_a_server_error_in_words() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+
+    client, slept = _client(handler)
+    with pytest.raises(InvoiceNinjaError) as err:
+        client.ping()
+    assert err.value.problem == Problem.SERVER_ERROR and "closed the connection" in str(err.value)
+    assert len(slept) == 2

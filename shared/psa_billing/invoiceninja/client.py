@@ -49,6 +49,10 @@ _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 _MAX_PAGES = 10_000  # a server claiming more pages than this is not believed
 # Pages read at once after the first; a hosted plan allows 1,000 requests a minute.
 _PARALLEL_PAGES = 4
+# No answer the sync uses is near this; a bigger one is not an InvoiceNinja list page.
+_MAX_BODY = 64 * 1024 * 1024
+# Worth another try for a read: the server may answer the next time.
+_TRANSIENT = (httpx.TimeoutException, httpx.ReadError, httpx.RemoteProtocolError)
 
 
 def encode_json(value: Any) -> bytes:
@@ -84,6 +88,10 @@ def describe_connect_error(exc: httpx.TransportError, host: str) -> InvoiceNinja
     """A transport failure in words: DNS, refused, no route, TLS, timeout."""
     if isinstance(exc, httpx.TimeoutException):
         return InvoiceNinjaError(Problem.TIMEOUT, f"{host} did not answer in time")
+    if isinstance(exc, (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)):
+        return InvoiceNinjaError(
+            Problem.SERVER_ERROR, f"{host} closed the connection before answering"
+        )
     text = str(exc).lower()
     for cause in _causes(exc):
         if isinstance(cause, socket.gaierror):
@@ -346,7 +354,7 @@ class InvoiceNinjaClient:
             deadline.check()
             try:
                 answer = self._send(method, path, params, content, headers, deadline)
-            except httpx.TimeoutException as exc:
+            except _TRANSIENT as exc:
                 error = describe_connect_error(exc, self._host)
                 if attempt < attempts and self._backoff(attempt, deadline):
                     continue
@@ -382,8 +390,12 @@ class InvoiceNinjaClient:
         with self._http.stream(
             method, path, params=params, content=content, headers=headers, timeout=timeout
         ) as response:
+            size = 0
             for chunk in response.iter_bytes():
                 chunks.append(chunk)
+                size += len(chunk)
+                if size > _MAX_BODY:
+                    raise self._not_in("sent an answer larger than 64 MiB")
                 deadline.check()
             return _Answer(
                 response.status_code, response.headers.get("content-type", ""), b"".join(chunks)
