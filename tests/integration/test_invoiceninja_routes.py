@@ -14,9 +14,11 @@ from fastapi.testclient import TestClient
 
 from psa_billing.domain.model import Period
 from psa_billing.invoiceninja import wiring
+from psa_billing.invoiceninja.errors import InvoiceNinjaError, Problem
 from psa_billing.invoiceninja.ports import PortalPorts, Source
 from psa_billing.invoiceninja.routes import (
     InvoiceNinjaContext,
+    get_api_opener,
     get_context,
     get_ports,
     router,
@@ -290,3 +292,15 @@ def test_an_idempotency_key_header_replays_the_first_push(
         headers={"Idempotency-Key": "k" * 65},
     )
     assert too_long.status_code == 422
+
+
+def test_a_wrong_configuration_is_reported_not_raised(ports: PortalPorts) -> None:
+    def misconfigured() -> None:
+        raise InvoiceNinjaError(Problem.CONFIG, "the token parameter '/x' could not be read")
+
+    client = _app(ports)
+    client.app.dependency_overrides[get_api_opener] = lambda: misconfigured  # type: ignore[attr-defined]
+    status = client.get("/api/billing/invoiceninja/status").json()
+    assert (status["state"], status["problem"]) == ("unreachable", "config")
+    listing = client.get("/api/billing/invoices")
+    assert listing.status_code == 503 and listing.json()["detail"]["problem"] == "config"

@@ -6,12 +6,13 @@
 
 Two dependencies are placeholders the app must override (``app.dependency_overrides``):
 ``get_context`` (the signed-in caller: organisation, ADMIN role, "projects" feature) and
-``get_ports`` (the portal repository's ports and the store). ``get_api``, ``get_today``
+``get_ports`` (the portal repository's ports and the store). ``get_api_opener``, ``get_today``
 and ``get_clock`` have working defaults. Handlers stay thin: parse, one use case, dump.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -63,8 +64,13 @@ def get_ports() -> PortalPorts:
     raise NotImplementedError("override get_ports with app.dependency_overrides")
 
 
-def get_api() -> InvoiceNinjaApi | None:
-    return wiring.api_client()
+ApiOpener = Callable[[], InvoiceNinjaApi | None]
+
+
+def get_api_opener() -> ApiOpener:
+    """How to get the configured client: None when not configured, InvoiceNinjaError
+    when misconfigured (a function, so the connection tester can report that too)."""
+    return wiring.api_client
 
 
 def get_today() -> date:
@@ -89,9 +95,12 @@ Context = Annotated[InvoiceNinjaContext, Depends(billing_context)]
 Ports = Annotated[PortalPorts, Depends(get_ports)]
 
 
-def _api() -> InvoiceNinjaApi | None:
+Opener = Annotated[ApiOpener, Depends(get_api_opener)]
+
+
+def _api(open_api: ApiOpener) -> InvoiceNinjaApi | None:
     try:
-        return get_api()
+        return open_api()
     except InvoiceNinjaError as exc:
         raise _http(exc) from None
 
@@ -248,8 +257,8 @@ _PUSH_STATUS: dict[type[PushError], int] = {
 
 
 @router.get("/invoiceninja/status", response_model=ConnectionPublic)
-def invoiceninja_status(ctx: Context) -> ConnectionPublic:
-    result = check_connection(get_api)
+def invoiceninja_status(ctx: Context, open_api: Opener) -> ConnectionPublic:
+    result = check_connection(open_api)
     return ConnectionPublic(
         state=result.state,
         company_name=result.company_name,
@@ -262,10 +271,11 @@ def invoiceninja_status(ctx: Context) -> ConnectionPublic:
 def invoiceninja_documents(
     ctx: Context,
     ports: Ports,
+    open_api: Opener,
     today: Annotated[date, Depends(get_today)],
     kind: Annotated[Literal["invoices", "quotes"], Query(alias="type")] = "invoices",
 ) -> DocumentListPublic:
-    api = _api()
+    api = _api(open_api)
     if api is None:
         return DocumentListPublic(state="not_configured", type=kind)
     try:
@@ -291,11 +301,12 @@ def invoiceninja_documents(
 def invoiceninja_push(
     ctx: Context,
     ports: Ports,
+    open_api: Opener,
     body: PushCreate,
     clock: Annotated[Clock, Depends(get_clock)],
     idempotency_key: Annotated[str | None, Header(max_length=64)] = None,
 ) -> PushPublic:
-    api = _api()
+    api = _api(open_api)
     if api is None:
         raise HTTPException(
             409, {"problem": "not_configured", "message": "InvoiceNinja is not configured"}
