@@ -69,6 +69,12 @@ class MemoryStore:
                 current, in_client_id=in_client_id, claim_id=None
             )
 
+    def release_client(self, org_id: str, customer_id: str, claim_id: str) -> None:
+        with self._lock:
+            current = self.mappings.get((org_id, customer_id))
+            if current is not None and current.claim_id == claim_id and not current.in_client_id:
+                del self.mappings[(org_id, customer_id)]
+
     def pushes(self, org_id: str, source: Source) -> list[PushRecord]:
         with self._lock:
             return list(self.records.get((org_id, source), []))

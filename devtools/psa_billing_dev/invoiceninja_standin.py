@@ -114,26 +114,29 @@ class StandInState:
     create_delay: float = 0.0  # widens race windows in concurrency tests
     money_style: MoneyStyle = "php"
     today: date = field(default_factory=lambda: datetime.now(UTC).date())
-    _faults: list[tuple[Fault, str | None]] = field(default_factory=list)
+    _faults: list[tuple[Fault, str | None, str | None]] = field(default_factory=list)
     _next_id: int = 1
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     # -- faults ----------------------------------------------------------------------
 
-    def fail_next(self, fault: Fault, times: int = 1, path: str | None = None) -> None:
-        """The next ``times`` requests (to paths starting with ``path``, if given) fail."""
+    def fail_next(
+        self, fault: Fault, times: int = 1, path: str | None = None, method: str | None = None
+    ) -> None:
+        """The next ``times`` requests (to paths starting with ``path`` and with ``method``,
+        when given) fail."""
         with self.lock:
-            self._faults.extend([(fault, path)] * times)
+            self._faults.extend([(fault, path, method)] * times)
 
     def clear_faults(self) -> None:
         with self.lock:
             self._faults.clear()
             self.delay = 0.0
 
-    def take_fault(self, path: str) -> Fault | None:
+    def take_fault(self, method: str, path: str) -> Fault | None:
         with self.lock:
-            for i, (fault, prefix) in enumerate(self._faults):
-                if prefix is None or path.startswith(prefix):
+            for i, (fault, prefix, verb) in enumerate(self._faults):
+                if (prefix is None or path.startswith(prefix)) and verb in (None, method):
                     del self._faults[i]
                     return fault
         return None
@@ -565,7 +568,7 @@ def build_app(state: StandInState) -> Starlette:
             state.requests.append((request.method, path, dict(request.query_params)))
         if state.delay:
             await asyncio.sleep(state.delay)
-        fault = state.take_fault(path)
+        fault = state.take_fault(request.method, path)
         if fault is not None:
             injected = await _fault(fault, state)
             if injected is not None:

@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -23,6 +23,7 @@ from psa_billing.invoiceninja.errors import (
     NothingToPushError,
     Problem,
     PushInProgressError,
+    PushOutcomeUnknownError,
 )
 from psa_billing.invoiceninja.listing import list_documents
 from psa_billing.invoiceninja.ports import Source
@@ -639,3 +640,59 @@ def test_the_same_idempotency_key_on_two_projects_makes_two_invoices(
         for pid in billable[:2]
     }
     assert len(billable) >= 2 and len(docs) == 2
+
+
+def test_a_failed_first_push_frees_the_customer_for_the_next_push(
+    stand_in: StandIn, portal: MemoryPortal
+) -> None:
+    project = _billable_project(portal, unmapped_in=stand_in)
+    store = MemoryStore()
+    api = _client(stand_in)
+    stand_in.state.fail_next("500", path="clients", method="POST")  # creates are not retried
+    with pytest.raises(InvoiceNinjaError) as err:
+        push(
+            ORG,
+            Source("project", project.id),
+            "invoice",
+            work=portal,
+            store=store,
+            api=api,
+            clock=_clock(),
+        )
+    assert err.value.problem == Problem.SERVER_ERROR
+    assert store.client_mapping(ORG, project.customer_id) is None
+    result = push(
+        ORG,
+        Source("project", project.id),
+        "invoice",
+        work=portal,
+        store=store,
+        api=api,
+        clock=_clock(),
+    )
+    assert result.outcome == "created" and result.client_created
+
+
+def test_a_push_whose_create_timed_out_is_held_then_not_made_twice(
+    stand_in: StandIn, portal: MemoryPortal
+) -> None:
+    project = _billable_project(portal)
+    src = Source("project", project.id)
+    store = MemoryStore()
+    slow = _client(stand_in, deadline_seconds=1.0)
+    stand_in.state.create_delay = 1.5  # InvoiceNinja makes the invoice after we gave up
+    started = time.monotonic()
+    with pytest.raises(PushOutcomeUnknownError, match="again in 2 minutes"):
+        push(ORG, src, "invoice", work=portal, store=store, api=slow, clock=_clock())
+    assert time.monotonic() - started < 2.0
+    # An immediate retry would race the create still running in InvoiceNinja: it is held.
+    api = _client(stand_in)
+    with pytest.raises(PushInProgressError):
+        push(ORG, src, "invoice", work=portal, store=store, api=api, clock=_clock())
+    time.sleep(1.0)
+    made = len(stand_in.state.invoices)
+    later = Clock(now=lambda: datetime.now(UTC) + timedelta(minutes=3), sleep=lambda s: None)
+    result = push(ORG, src, "invoice", work=portal, store=store, api=api, clock=later)
+    assert result.outcome == "created"
+    assert len(stand_in.state.invoices) == made  # the late invoice was found by its marker
+    assert len(stand_in.state.calls("POST", "invoices")) == 1

@@ -176,3 +176,18 @@ def test_the_token_is_read_from_an_ssm_securestring_through_powertools(
         assert stand_in.token not in repr(missing)
     finally:
         wiring.reset()
+
+
+def test_an_unfinished_client_claim_can_be_released_only_by_its_holder(
+    store: DynamoInvoiceNinjaStore, org_id: str
+) -> None:
+    assert store.claim_client(org_id, "c9", "holder", NOW, STALE)
+    store.release_client(org_id, "c9", "not-the-holder")
+    assert not store.claim_client(org_id, "c9", "other", NOW, STALE)
+    store.release_client(org_id, "c9", "holder")
+    assert store.client_mapping(org_id, "c9") is None
+    assert store.claim_client(org_id, "c9", "next", NOW, STALE)
+    store.complete_client(org_id, "c9", "next", "IN-9")
+    store.release_client(org_id, "c9", "next")  # a stored mapping is never released
+    mapping = store.client_mapping(org_id, "c9")
+    assert mapping is not None and mapping.in_client_id == "IN-9"

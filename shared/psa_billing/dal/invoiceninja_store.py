@@ -135,6 +135,20 @@ class DynamoInvoiceNinjaStore:
                 ) from None
             raise
 
+    def release_client(self, org_id: str, customer_id: str, claim_id: str) -> None:
+        item = InvoiceNinjaClientItem(
+            pk=keys.invoiceninja_clients_pk(org_id),
+            sk=keys.invoiceninja_client_sk(customer_id),
+        )
+        try:
+            item.delete(
+                condition=(InvoiceNinjaClientItem.claim_id == claim_id)
+                & InvoiceNinjaClientItem.in_client_id.does_not_exist()
+            )
+        except DeleteError as exc:
+            if not _lost_condition(exc):
+                raise
+
     # -- pushes -------------------------------------------------------------------------
 
     def pushes(self, org_id: str, source: Source) -> list[PushRecord]:

@@ -256,12 +256,14 @@ class InvoiceNinjaClient:
 
     # -- writes (never retried) ---------------------------------------------------------
 
-    def create_client(self, body: dict[str, Any]) -> WireClient:
-        answer = self._call("POST", "clients", json_body=body, read=False)
+    def create_client(self, body: dict[str, Any], deadline: Deadline | None = None) -> WireClient:
+        answer = self._call("POST", "clients", json_body=body, read=False, deadline=deadline)
         return self._client(self._item(answer))
 
-    def create_document(self, kind: DocumentKind, body: dict[str, Any]) -> WireDocument:
-        answer = self._call("POST", _PATHS[kind], json_body=body, read=False)
+    def create_document(
+        self, kind: DocumentKind, body: dict[str, Any], deadline: Deadline | None = None
+    ) -> WireDocument:
+        answer = self._call("POST", _PATHS[kind], json_body=body, read=False, deadline=deadline)
         return self._document(self._item(answer))
 
     # -- plumbing ---------------------------------------------------------------------

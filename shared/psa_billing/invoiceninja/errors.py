@@ -72,3 +72,7 @@ class NothingToPushError(PushError):
 class PushInProgressError(PushError):
     """Another push of the same project or ticket (or the same customer's first push) is
     running; try again in a moment."""
+
+
+class PushOutcomeUnknownError(PushError):
+    """InvoiceNinja did not confirm a create; the push is held until it is safe to retry."""

@@ -122,6 +122,11 @@ class InvoiceNinjaStore(Protocol):
         """Store the mapping, only while ``claim_id`` still holds the claim."""
         ...
 
+    def release_client(self, org_id: str, customer_id: str, claim_id: str) -> None:
+        """Give up an unfinished claim (the push failed), so the next push need not wait
+        for it to go stale. Does nothing once the mapping is stored or the claim is lost."""
+        ...
+
     def pushes(self, org_id: str, source: Source) -> list[PushRecord]:
         """Every push of the source, oldest first (strongly consistent)."""
         ...
@@ -164,9 +169,13 @@ class InvoiceNinjaApi(Protocol):
         self, kind: DocumentKind, marker: str, deadline: Deadline | None = None
     ) -> WireDocument | None: ...
 
-    def create_client(self, body: dict[str, Any]) -> WireClient: ...
+    def create_client(
+        self, body: dict[str, Any], deadline: Deadline | None = None
+    ) -> WireClient: ...
 
-    def create_document(self, kind: DocumentKind, body: dict[str, Any]) -> WireDocument: ...
+    def create_document(
+        self, kind: DocumentKind, body: dict[str, Any], deadline: Deadline | None = None
+    ) -> WireDocument: ...
 
 
 def client_id_number(org_id: str, customer_id: str) -> str:

@@ -12,7 +12,9 @@ project code or the ticket id. The rules this module keeps:
   time entries on a document are stored with it, so they are never pushed again.
   Pushing the same thing twice returns the first document.
 * A crash between creating the document and recording it is repaired on the next push:
-  the document carries its push key in ``custom_value4`` and is found by it.
+  the document carries its push key in ``custom_value4`` and is found by it. A create
+  that got no answer keeps the lock until it is stale, so that next push comes after
+  InvoiceNinja has finished.
 """
 
 from __future__ import annotations
@@ -28,10 +30,13 @@ from typing import Any, Literal
 
 from psa_billing.domain.model import Customer, TimeEntry
 from psa_billing.domain.money import Currency
+from psa_billing.invoiceninja.deadline import Deadline
 from psa_billing.invoiceninja.errors import (
+    InvoiceNinjaError,
     NotBillableError,
     NothingToPushError,
     PushInProgressError,
+    PushOutcomeUnknownError,
     RejectedError,
     UnknownSourceError,
 )
@@ -43,7 +48,7 @@ from psa_billing.invoiceninja.ports import (
     Source,
     client_id_number,
 )
-from psa_billing.invoiceninja.wire import DocumentKind
+from psa_billing.invoiceninja.wire import DocumentKind, WireClient
 
 # A lock or claim older than this belongs to a push that died; the next push takes over.
 STALE_AFTER = timedelta(minutes=2)
@@ -137,47 +142,54 @@ def ensure_client(
     api: InvoiceNinjaApi,
     store: InvoiceNinjaStore,
     clock: Clock,
-    wait_seconds: float = 10.0,
+    deadline: Deadline,
 ) -> tuple[str, bool]:
     """The customer's InvoiceNinja client id, and whether this call created it."""
     mapping = store.client_mapping(org_id, customer.id)
     if mapping is not None and mapping.in_client_id:
         return mapping.in_client_id, False
     id_number = client_id_number(org_id, customer.id)
-    waited = 0.0
     pause = 0.1
     while True:
         claim = uuid.uuid4().hex
         now = clock.now()
         if store.claim_client(org_id, customer.id, claim, now, now - STALE_AFTER):
-            found = api.find_client(id_number)
-            created = False
-            if found is None:
-                try:
-                    found = api.create_client(_client_body(customer, id_number))
-                    created = True
-                except RejectedError as exc:
-                    # Someone made it outside this store's knowledge (id_number is unique
-                    # per company): use that one rather than fail.
-                    if "id_number" not in exc.fields:
-                        raise
-                    found = api.find_client(id_number)
-                    if found is None:
-                        raise
+            try:
+                found, created = _find_or_create(customer, id_number, api, deadline)
+            except BaseException:
+                store.release_client(org_id, customer.id, claim)
+                raise
             store.complete_client(org_id, customer.id, claim, found.id)
             return found.id, created
-        # Another push holds the claim: wait for its mapping.
-        if waited >= wait_seconds:
+        # Another push holds the claim: wait for its mapping, within this push's deadline.
+        if deadline.remaining() < pause + 1.0:
             raise PushInProgressError(
                 f"another push is creating the InvoiceNinja client of {customer.id}; "
                 "try again in a moment"
             )
         clock.sleep(pause)
-        waited += pause
         pause = min(pause * 2, 1.0)
         mapping = store.client_mapping(org_id, customer.id)
         if mapping is not None and mapping.in_client_id:
             return mapping.in_client_id, False
+
+
+def _find_or_create(
+    customer: Customer, id_number: str, api: InvoiceNinjaApi, deadline: Deadline
+) -> tuple[WireClient, bool]:
+    found = api.find_client(id_number, deadline)
+    if found is not None:
+        return found, False
+    try:
+        return api.create_client(_client_body(customer, id_number), deadline), True
+    except RejectedError as exc:
+        # Made outside this store's knowledge (id_number is unique per company): use it.
+        if "id_number" not in exc.fields:
+            raise
+        found = api.find_client(id_number, deadline)
+        if found is None:
+            raise
+        return found, False
 
 
 def _client_body(customer: Customer, id_number: str) -> dict[str, Any]:
@@ -210,11 +222,14 @@ def push(
     """
     customer, po_number, rate, label = _source_details(org_id, source, kind, work)
     Currency.of(customer.billing.currency)  # refuse an unknown currency before any call
+    # One deadline for every InvoiceNinja call of this push, so a slow server fails it
+    # within the API's time limit (a create that times out is found by its marker later).
+    deadline = api.deadline()
     lock = uuid.uuid4().hex
     now = clock.now()
     if not store.lock_source(org_id, source, lock, now, now - STALE_AFTER):
         raise PushInProgressError(f"{source} is being pushed already; try again in a moment")
-    recorded = False
+    recorded = held = False
     try:
         earlier = store.pushes(org_id, source)
         if idempotency_key:
@@ -236,20 +251,31 @@ def push(
         # and the marker is searched across the whole InvoiceNinja company.
         found_by = marker(derived)
         client_id, created_client = ensure_client(
-            org_id, customer, api=api, store=store, clock=clock
+            org_id, customer, api=api, store=store, clock=clock, deadline=deadline
         )
-        doc = api.find_document(kind, found_by)
+        doc = api.find_document(kind, found_by, deadline)
         if doc is None:
-            doc = api.create_document(
-                kind,
-                {
-                    "client_id": client_id,
-                    "po_number": po_number,
-                    "date": clock.now().date().isoformat(),
-                    "custom_value4": found_by,
-                    "line_items": line_items(entries, rate, label),
-                },
-            )
+            body = {
+                "client_id": client_id,
+                "po_number": po_number,
+                "date": clock.now().date().isoformat(),
+                "custom_value4": found_by,
+                "line_items": line_items(entries, rate, label),
+            }
+            try:
+                doc = api.create_document(kind, body, deadline)
+            except RejectedError:
+                raise  # refused outright: nothing was made
+            except InvoiceNinjaError as exc:
+                # No answer (or a failed one) to a create: InvoiceNinja may still be making
+                # the document. Keep the lock until it goes stale, so the retry comes after
+                # and finds the document by its marker instead of making a second one.
+                held = True
+                raise PushOutcomeUnknownError(
+                    f"{exc.message}; InvoiceNinja may or may not have made the {kind}. "
+                    f"Push {source} again in {int(STALE_AFTER.total_seconds() // 60)} "
+                    "minutes: it will find it rather than make another"
+                ) from None
         record = PushRecord(
             key=key,
             source=source,
@@ -266,7 +292,7 @@ def push(
             "created", record, api.config.edit_url(kind, doc.id), client_created=created_client
         )
     finally:
-        if not recorded:
+        if not (recorded or held):
             store.unlock_source(org_id, source, lock)
 
 

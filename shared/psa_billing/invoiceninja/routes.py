@@ -33,6 +33,7 @@ from psa_billing.invoiceninja.errors import (
     Problem,
     PushError,
     PushInProgressError,
+    PushOutcomeUnknownError,
     UnknownSourceError,
 )
 from psa_billing.invoiceninja.listing import CurrencyTotals, DocumentRow, list_documents
@@ -250,6 +251,7 @@ _PUSH_STATUS: dict[type[PushError], int] = {
     NotBillableError: 422,
     NothingToPushError: 409,
     PushInProgressError: 409,
+    PushOutcomeUnknownError: 503,
 }
 
 
