@@ -696,3 +696,59 @@ def test_a_push_whose_create_timed_out_is_held_then_not_made_twice(
     assert result.outcome == "created"
     assert len(stand_in.state.invoices) == made  # the late invoice was found by its marker
     assert len(stand_in.state.calls("POST", "invoices")) == 1
+
+
+# -- the stand-in itself answers like v5 (invoiceninja-api.md) ------------------------
+
+
+def test_the_stand_in_pages_like_fractal_and_its_links_drop_the_query(stand_in: StandIn) -> None:
+    import httpx
+
+    headers = {"X-API-TOKEN": stand_in.token, "X-Requested-With": "XMLHttpRequest"}
+    url = f"{stand_in.url}/api/v1/invoices"
+    first = httpx.get(
+        url, params={"per_page": 5, "status": "active", "sort": "id|asc"}, headers=headers
+    )
+    page = first.json()["meta"]["pagination"]
+    assert (page["per_page"], page["current_page"], page["count"]) == (5, 1, 5)
+    assert page["links"] == {"next": f"{url}?page=2"}  # per_page, status and sort are gone
+    assert "\\/" in first.text  # JSON_PRETTY_PRINT escapes slashes
+    assert (
+        httpx.get(url, params={"per_page": 0}, headers=headers).json()["meta"]["pagination"][
+            "per_page"
+        ]
+        == 15
+    )
+    assert (
+        httpx.get(url, params={"per_page": 9000}, headers=headers).json()["meta"]["pagination"][
+            "per_page"
+        ]
+        == 5000
+    )
+    everything = httpx.get(url, params={"per_page": 500}, headers=headers).json()
+    assert everything["meta"]["pagination"]["total"] > len(_active(stand_in))  # archived too
+
+
+def test_the_stand_in_checks_the_token_and_answers_creates_with_200(stand_in: StandIn) -> None:
+    import httpx
+
+    url = f"{stand_in.url}/api/v1/clients"
+    refused = httpx.get(url, headers={"X-API-TOKEN": "nope"})
+    assert refused.status_code == 403 and refused.json() == {
+        "message": "Invalid token",
+        "errors": {},
+    }
+    headers = {"X-API-TOKEN": stand_in.token, "Accept": "application/json"}
+    made = httpx.post(
+        url, json={"name": "Acme", "id_number": "x:1", "currency_code": "EUR"}, headers=headers
+    )
+    assert made.status_code == 200 and made.json()["data"]["settings"]["currency_id"] == "3"
+    again = httpx.post(url, json={"name": "Acme", "id_number": "x:1"}, headers=headers)
+    assert again.status_code == 422 and "id_number" in again.json()["errors"]
+    invoice = httpx.post(f"{stand_in.url}/api/v1/invoices", json={}, headers=headers)
+    assert invoice.status_code == 422
+    assert invoice.json()["errors"] == {"client_id": ["The client id field is required."]}
+    no_json_headers = httpx.post(
+        f"{stand_in.url}/api/v1/invoices", json={}, headers={"X-API-TOKEN": stand_in.token}
+    )
+    assert no_json_headers.status_code == 302  # Handler.php without expectsJson()

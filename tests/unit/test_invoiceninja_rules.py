@@ -8,9 +8,12 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from psa_billing.domain.model import TimeEntry
+from psa_billing.domain.money import Currency
 from psa_billing.invoiceninja.client import encode_json
 from psa_billing.invoiceninja.errors import InvoiceNinjaError, Problem
 from psa_billing.invoiceninja.listing import DocumentRow, kpis
@@ -289,3 +292,52 @@ def test_the_token_is_not_in_the_settings_or_config_repr() -> None:
     settings = InvoiceNinjaSettings(url="https://in.example", token=SecretStr("tok-SECRET-1"))
     config = load_config(settings)
     assert "tok-SECRET-1" not in repr(settings) and "tok-SECRET-1" not in repr(config)
+
+
+_CODES = ("GBP", "EUR", "JPY", "BHD")
+_DIGITS = {"GBP": 2, "EUR": 2, "JPY": 0, "BHD": 3}
+
+
+@given(
+    st.sampled_from(_CODES).flatmap(
+        lambda code: st.tuples(
+            st.just(code),
+            st.integers(min_value=-(10**12), max_value=10**12).map(
+                lambda n: Decimal(n).scaleb(-_DIGITS[code])
+            ),
+        )
+    )
+)
+def test_an_amount_printed_by_php_as_a_float_reads_back_exactly_in_its_currency(
+    case: tuple[str, Decimal],
+) -> None:
+    code, amount = case
+    wire = json.dumps({"amount": float(amount)})  # what PHP's json_encode prints
+    doc = WireDocument.model_validate(json.loads(wire, parse_float=Decimal))
+    assert Currency.of(code).round(doc.amount) == amount
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(("invoice", "quote")),
+            st.sampled_from(_CODES),
+            st.integers(min_value=0, max_value=10**9),
+            st.sampled_from(("Sent", "Paid", "Cancelled", "Draft")),
+        ),
+        max_size=40,
+    )
+)
+def test_kpis_add_up_each_currency_on_its_own(
+    rows: list[tuple[str, str, int, str]],
+) -> None:
+    built = [_row(k, c, str(Decimal(n).scaleb(-_DIGITS[c])), status=s) for k, c, n, s in rows]
+    totals = {t.currency: t for t in kpis(built)}
+    assert set(totals) == {r.currency for r in built}
+    for code, t in totals.items():
+        mine = [r for r in built if r.currency == code]
+        quotes = [r for r in mine if r.kind == "quote"]
+        live = [r for r in mine if r.kind == "invoice" and r.status != "Cancelled"]
+        assert t.quote_total == sum((r.amount for r in quotes), Decimal(0))
+        assert t.invoice_total == sum((r.amount for r in live), Decimal(0))
+        assert (t.quote_count, t.invoice_count) == (len(quotes), len(live))
