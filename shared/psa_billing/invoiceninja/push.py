@@ -216,14 +216,19 @@ def push(
 ) -> PushResult:
     """Push the source's billable time not pushed yet as one invoice or quote.
 
+    Time already on an earlier push of the source (an invoice or a quote) is never sent
+    again: a quote is turned into an invoice in InvoiceNinja, not pushed twice.
+
     Raises UnknownSourceError, NotBillableError, NothingToPushError (no new time and no
-    earlier push), PushInProgressError (a concurrent push of the same source) and
-    InvoiceNinjaError (InvoiceNinja refused or did not answer; nothing is recorded).
+    earlier push), PushInProgressError (a concurrent push of the same source),
+    PushOutcomeUnknownError (the create got no confirmed answer; the source stays locked
+    until it is safe to retry) and InvoiceNinjaError (InvoiceNinja refused or failed
+    before the create; nothing was made or recorded).
     """
     customer, po_number, rate, label = _source_details(org_id, source, kind, work)
     Currency.of(customer.billing.currency)  # refuse an unknown currency before any call
     # One deadline for every InvoiceNinja call of this push, so a slow server fails it
-    # within the API's time limit (a create that times out is found by its marker later).
+    # within the API's time limit.
     deadline = api.deadline()
     lock = uuid.uuid4().hex
     now = clock.now()
