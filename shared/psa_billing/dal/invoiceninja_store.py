@@ -29,6 +29,9 @@ from psa_billing.dal.models import (
     Item,
     bind,
 )
+
+# The repository's own test for a lost conditional write (one definition of it).
+from psa_billing.dal.repository import _is_condition_failure
 from psa_billing.invoiceninja.errors import PushInProgressError
 from psa_billing.invoiceninja.ports import ClientMapping, PushRecord, Source, SourceKind
 from psa_billing.invoiceninja.wire import DocumentKind
@@ -41,16 +44,6 @@ def _stamp(moment: datetime) -> str:
 
 def _moment(text: str | None) -> datetime | None:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC) if text else None
-
-
-def _lost_condition(exc: Exception) -> bool:
-    if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
-        return True
-    if isinstance(exc, TransactWriteError):
-        return any(
-            r is not None and r.code == "ConditionalCheckFailed" for r in exc.cancellation_reasons
-        )
-    return False
 
 
 class DynamoInvoiceNinjaStore:
@@ -108,7 +101,7 @@ class DynamoInvoiceNinjaStore:
                 )
             )
         except PutError as exc:
-            if _lost_condition(exc):
+            if _is_condition_failure(exc):
                 return False
             raise
         return True
@@ -129,7 +122,7 @@ class DynamoInvoiceNinjaStore:
                 condition=InvoiceNinjaClientItem.claim_id == claim_id,
             )
         except UpdateError as exc:
-            if _lost_condition(exc):
+            if _is_condition_failure(exc):
                 raise PushInProgressError(
                     f"the claim on {customer_id}'s InvoiceNinja client was taken over"
                 ) from None
@@ -146,7 +139,7 @@ class DynamoInvoiceNinjaStore:
                 & InvoiceNinjaClientItem.in_client_id.does_not_exist()
             )
         except DeleteError as exc:
-            if not _lost_condition(exc):
+            if not _is_condition_failure(exc):
                 raise
 
     # -- pushes -------------------------------------------------------------------------
@@ -190,7 +183,7 @@ class DynamoInvoiceNinjaStore:
                 | (InvoiceNinjaLockItem.claimed_at < _stamp(stale_before))
             )
         except PutError as exc:
-            if _lost_condition(exc):
+            if _is_condition_failure(exc):
                 return False
             raise
         return True
@@ -218,7 +211,7 @@ class DynamoInvoiceNinjaStore:
                 tx.save(item, condition=Item.pk.does_not_exist())
                 tx.delete(lock, condition=InvoiceNinjaLockItem.claim_id == claim_id)
         except TransactWriteError as exc:
-            if _lost_condition(exc):
+            if _is_condition_failure(exc):
                 raise PushInProgressError(
                     f"the push of {record.source} was taken over by another push"
                 ) from None
@@ -231,5 +224,5 @@ class DynamoInvoiceNinjaStore:
         try:
             lock.delete(condition=InvoiceNinjaLockItem.claim_id == claim_id)
         except DeleteError as exc:
-            if not _lost_condition(exc):
+            if not _is_condition_failure(exc):
                 raise
