@@ -122,3 +122,28 @@ def pdf_key(org_id: str, period: str, customer_id: str, revision: int) -> str:
 
 def manifest_key(run_id: str) -> str:
     return f"runs/{run_id}/manifest.json"
+
+
+# --- InvoiceNinja sync (owned by the invoiceninja branch; docs/invoiceninja.md) ---------
+# One partition per organisation holds its customers' InvoiceNinja client mappings; one
+# partition per pushed project or ticket holds its push lock and push records.
+
+IN_CLIENT_PREFIX = "INCLIENT#"
+IN_LOCK_SK = "#LOCK"
+IN_PUSH_PREFIX = "PUSH#"
+
+
+def invoiceninja_clients_pk(org_id: str) -> str:
+    return f"ORG#{org_id}#IN"
+
+
+def invoiceninja_client_sk(customer_id: str) -> str:
+    return f"{IN_CLIENT_PREFIX}{customer_id}"
+
+
+def invoiceninja_source_pk(org_id: str, source_kind: str, source_id: str) -> str:
+    return f"ORG#{org_id}#IN#{source_kind}#{source_id}"
+
+
+def invoiceninja_push_sk(key: str) -> str:
+    return f"{IN_PUSH_PREFIX}{key}"

@@ -200,3 +200,36 @@ def bind(table_name: str, region: str) -> None:
         meta.table_name = table_name
         meta.region = region
         Item._connection = None
+
+
+# --- InvoiceNinja sync (owned by the invoiceninja branch; dal/invoiceninja_store.py) ---
+
+
+class InvoiceNinjaClientItem(Item, discriminator="in_client"):
+    """A portal customer's InvoiceNinja client; ``in_client_id`` is absent while claimed."""
+
+    customer_id = UnicodeAttribute()
+    in_client_id = UnicodeAttribute(null=True)
+    claim_id = UnicodeAttribute(null=True)
+    claimed_at = UnicodeAttribute(null=True)  # ISO 8601 UTC, compared as text
+
+
+class InvoiceNinjaLockItem(Item, discriminator="in_lock"):
+    """Held while one push of a project or ticket runs."""
+
+    claim_id = UnicodeAttribute()
+    claimed_at = UnicodeAttribute()
+
+
+class InvoiceNinjaPushItem(Item, discriminator="in_push"):
+    """What one push sent; its time entries are never pushed again."""
+
+    push_key = UnicodeAttribute()
+    source_kind = UnicodeAttribute()
+    source_id = UnicodeAttribute()
+    document_kind = UnicodeAttribute()
+    document_id = UnicodeAttribute()
+    document_number = UnicodeAttribute(default="")
+    in_client_id = UnicodeAttribute()
+    entry_ids = UnicodeAttribute()  # JSON list
+    pushed_at = UnicodeAttribute()
