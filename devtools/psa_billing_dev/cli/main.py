@@ -62,14 +62,32 @@ def _repo() -> Any:
     return runtime.repository()
 
 
+def _portal_ports() -> Any:
+    """What `invoiceninja push` reads and writes: the portal's records and the sync's
+    own items, in the same table (built only when a push needs them)."""
+    from psa_billing.dal.invoiceninja_store import DynamoInvoiceNinjaStore  # noqa: PLC0415
+    from psa_billing.dal.portal import DynamoPortal  # noqa: PLC0415
+    from psa_billing.invoiceninja.ports import PortalPorts  # noqa: PLC0415
+
+    from psa_billing import config  # noqa: PLC0415
+
+    _repo()  # connects to the target and binds the models to its table
+    portal = DynamoPortal()
+    s = config.storage()
+    store = DynamoInvoiceNinjaStore(s.data_table, s.aws_default_region)
+    return PortalPorts(directory=portal, work=portal, store=store)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Monthly PSA billing for MSPs: import data, run billing, inspect statements.
 
     Every command talks to the local stack (`psa-billing local up`) unless
     PSA_BILLING_TARGET=aws, in which case it uses your AWS configuration and the
     deployed stack's DATA_TABLE, STATEMENTS_BUCKET and STATE_MACHINE_ARN.
     """
+    ctx.obj = _portal_ports
 
 
 # ------------------------------------------------------------------------------- data
@@ -479,6 +497,14 @@ def local_status() -> None:
         return
     _fail(f"no local stack at {endpoint}: start it with `psa-billing local up`")
 
+
+def _register() -> None:
+    from psa_billing_dev.invoiceninja_cli import invoiceninja  # noqa: PLC0415
+
+    cli.add_command(invoiceninja)
+
+
+_register()
 
 if __name__ == "__main__":  # pragma: no cover
     cli()

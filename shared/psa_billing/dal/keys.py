@@ -147,3 +147,19 @@ def invoiceninja_source_pk(org_id: str, source_kind: str, source_id: str) -> str
 
 def invoiceninja_push_sk(key: str) -> str:
     return f"{IN_PUSH_PREFIX}{key}"
+
+
+# -- organisation-wide project list (GSI2, beside the statement shards) ----------------
+
+
+def org_projects_pk(org_id: str) -> str:
+    """Every project of an organisation in one GSI2 partition, sorted by code: the
+    InvoiceNinja list joins po_number to project codes with one Query."""
+    return f"ORG#{org_id}#PROJECTS"
+
+
+def org_project_sk(code: str, project_id: str) -> str:
+    return f"{code}#{project_id}"
+
+
+ENTRY_PREFIX = "T#"

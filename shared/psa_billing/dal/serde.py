@@ -470,6 +470,8 @@ def import_items(v: ValidatedImport, existing_org: OrgSettings | None, now: str)
             sk=keys.RECORD_SK,
             gsi1pk=keys.customer_view_pk(org, p.customer_id),
             gsi1sk=keys.ref_sk("PRJ", p.id),
+            gsi2pk=keys.org_projects_pk(org),
+            gsi2sk=keys.org_project_sk(p.code, p.id),
             org_id=org,
             record_id=p.id,
             customer_id=p.customer_id,
