@@ -65,11 +65,10 @@ def _repo() -> Any:
 def _portal_ports() -> Any:
     """What `invoiceninja push` reads and writes: the portal's records and the sync's
     own items, in the same table (built only when a push needs them)."""
+    from psa_billing import config  # noqa: PLC0415
     from psa_billing.dal.invoiceninja_store import DynamoInvoiceNinjaStore  # noqa: PLC0415
     from psa_billing.dal.portal import DynamoPortal  # noqa: PLC0415
     from psa_billing.invoiceninja.ports import PortalPorts  # noqa: PLC0415
-
-    from psa_billing import config  # noqa: PLC0415
 
     _repo()  # connects to the target and binds the models to its table
     portal = DynamoPortal()
@@ -157,12 +156,20 @@ def demo_data(
 def run_cmd(
     org_id: str, period: str, customers: tuple[str, ...], no_wait: bool, as_json: bool
 ) -> None:
-    """Bill a period through the state machine, exactly as the monthly schedule does."""
+    """Bill a period through the state machine, exactly as the monthly schedule does.
+    Only a month that has ended in the organisation's time zone is billed."""
+    from psa_billing import runtime  # noqa: PLC0415
+    from psa_billing.domain.calendar import ensure_period_ended  # noqa: PLC0415
     from psa_billing.domain.model import Period  # noqa: PLC0415
     from psa_billing_dev.cli import report  # noqa: PLC0415
 
-    Period.parse(period)
+    month = Period.parse(period)
     repo = _repo()
+    org = repo.get_org(org_id)
+    if org is None:
+        _fail(f"organisation {org_id!r} does not exist (import its data first)")
+        return
+    ensure_period_ended(month, runtime.utc_now(), org.time_zone)  # the plan step checks too
     summary = report.run_and_wait(
         repo, org_id=org_id, period=period, customers=list(customers) or None, wait=not no_wait
     )
