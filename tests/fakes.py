@@ -1,4 +1,4 @@
-"""In-memory fakes of the ports the use cases take (STYLE.md: unit tests on fakes)."""
+"""In-memory fakes of the ports the use cases take (docs/architecture.md: unit tests on fakes)."""
 
 from __future__ import annotations
 

@@ -209,7 +209,7 @@ def _devices(rng: random.Random, n: int, period: Period, count: int) -> list[dic
 def _contracts(
     rng: random.Random, n: int, period: Period, currency: str, hourly: Decimal
 ) -> list[dict[str, Any]]:
-    """Never two active on one day (billing-rules.md "Inputs")."""
+    """Never two active on one day (docs/billing-rules.md "Inputs")."""
     customer_id = f"cust-{n:04d}"
 
     def contract(

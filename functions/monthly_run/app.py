@@ -1,6 +1,6 @@
 """The monthly run's Lambda handlers: plan, bill one customer, record a failure, close.
 
-Each is a stack of Powertools decorators around one use case (STYLE.md 3); the payload
+Each is a stack of Powertools decorators around one use case (docs/architecture.md 3); the payload
 models are in psa_billing.logic.events.
 """
 

@@ -1,4 +1,5 @@
-"""Deployment settings, read once and typed (STYLE.md 5: nothing reads os.environ at import).
+"""Deployment settings, read once and typed (docs/architecture.md 5: nothing reads
+os.environ at import).
 
 Resource names have no defaults: a function deployed without its environment must fail
 at once, naming the missing variable, rather than talk to some other table. Each

@@ -1,4 +1,4 @@
-"""billing-rules.md "Adjustments": never delete, always append."""
+"""docs/billing-rules.md "Adjustments": never delete, always append."""
 
 from __future__ import annotations
 

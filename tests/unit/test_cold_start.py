@@ -57,7 +57,7 @@ def test_no_function_imports_local_only_tools(module: str) -> None:
     ],
 )
 def test_use_cases_load_no_aws_sdk_or_adapter(module: str) -> None:
-    """STYLE.md 4: use cases take their collaborators; only adapters import boto3."""
+    """docs/architecture.md 4: use cases take their collaborators; only adapters import boto3."""
     modules = _modules_after_import(module)
     adapters = (
         "boto3",

@@ -1,4 +1,4 @@
-"""Money is a type (STYLE.md 2; billing-rules.md "Money")."""
+"""Money is a type (docs/architecture.md 2; docs/billing-rules.md "Money")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The rules engine, one test per rule of billing-rules.md (expected values by hand)."""
+"""The rules engine, one test per rule of docs/billing-rules.md (expected values by hand)."""
 
 from __future__ import annotations
 

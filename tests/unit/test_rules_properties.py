@@ -1,4 +1,5 @@
-"""Property tests of the rules engine on random, realistic customer data (STYLE.md 8)."""
+"""Property tests of the rules engine on random, realistic customer data
+(docs/architecture.md 8)."""
 
 from __future__ import annotations
 
@@ -195,7 +196,7 @@ def test_lines_sum_to_subtotal_total_adds_tax_and_every_amount_has_the_currency_
     if draft is None:
         return
     currency = Currency.of(draft.currency)
-    # billing-rules.md "Money": subtotal = sum of line amounts; tax half-up; total.
+    # docs/billing-rules.md "Money": subtotal = sum of line amounts; tax half-up; total.
     assert sum((line.amount for line in draft.lines), D(0)) == draft.subtotal
     expected_tax = (draft.subtotal * draft.tax_percent / 100).quantize(
         currency.quantum, rounding=ROUND_HALF_UP

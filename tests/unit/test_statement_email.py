@@ -1,4 +1,4 @@
-"""The statement email (billing-rules.md "Delivery"): subject, bodies, the PDF attached,
+"""The statement email (docs/billing-rules.md "Delivery"): subject, bodies, the PDF attached,
 and no way for customer- or MSP-supplied text to inject a header."""
 
 from __future__ import annotations

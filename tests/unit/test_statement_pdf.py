@@ -1,7 +1,7 @@
 """The statement PDF, read back with pypdf: every figure on it is the view's figure,
-formatted with exactly the currency's digits (billing-rules.md "Money"); a revision says
+formatted with exactly the currency's digits (docs/billing-rules.md "Money"); a revision says
 so only when an earlier one was sent, and the internal adjustment log is never printed
-(billing-rules.md "Statement documents")."""
+(docs/billing-rules.md "Statement documents")."""
 
 from __future__ import annotations
 

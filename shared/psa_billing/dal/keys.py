@@ -116,7 +116,7 @@ def outcome_sk(org_id: str, customer_id: str) -> str:
 
 
 def pdf_key(org_id: str, period: str, customer_id: str, revision: int) -> str:
-    """One object per revision, never overwritten (billing-rules.md "Re-send")."""
+    """One object per revision, never overwritten (docs/billing-rules.md "Re-send")."""
     return f"statements/{org_id}/{period}/{customer_id}-r{revision}.pdf"
 
 

@@ -1,6 +1,6 @@
 """pynamodb models of the single data table. Only the dal package imports pynamodb.
 
-Money and dates are strings (STYLE.md 2: NumberAttribute hands back floats).
+Money and dates are strings (docs/architecture.md 2: NumberAttribute hands back floats).
 The table itself is declared in template.yaml; ``bind`` points the models at it.
 """
 

@@ -1,6 +1,6 @@
 """ISO 4217 active currency codes and their minor-unit exponents.
 
-billing-rules.md: "Each line's amount is rounded half-up to the currency's minor
+docs/billing-rules.md: "Each line's amount is rounded half-up to the currency's minor
 unit (ISO 4217 exponent: GBP/EUR/USD 2, JPY 0, BHD/KWD 3)". Funds codes and
 precious metals (XAU, XDR, ...) are not billing currencies and are left out.
 """

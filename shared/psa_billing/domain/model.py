@@ -1,4 +1,4 @@
-"""The billing domain's plain inputs and outputs (billing-rules.md "Inputs").
+"""The billing domain's plain inputs and outputs (docs/billing-rules.md "Inputs").
 
 Frozen dataclasses with exact Decimals: the rules engine takes these and nothing
 else, so it can be tested and benchmarked without any AWS service.
@@ -20,7 +20,7 @@ _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 @dataclass(frozen=True, slots=True, order=True)
 class Period:
-    """A calendar month (billing-rules.md "The period")."""
+    """A calendar month (docs/billing-rules.md "The period")."""
 
     year: int
     month: int

@@ -1,6 +1,6 @@
 """Money as a type: a Decimal amount with its ISO 4217 currency.
 
-STYLE.md "Money is a type": built from str, int or Decimal (never float); one place
+docs/architecture.md "Money is a type": built from str, int or Decimal (never float); one place
 rounds (``Currency.round``: half-up to the minor unit) and one place formats
 (``Money.format`` / ``str``). DynamoDB stores amounts as strings.
 
@@ -113,7 +113,8 @@ class Currency:
         return Decimal(1).scaleb(-self.exponent)
 
     def round(self, value: Decimal) -> Decimal:
-        """billing-rules.md "Money": half-up to the currency's minor unit. The only rounding."""
+        """docs/billing-rules.md "Money": half-up to the currency's minor unit.
+        The only rounding."""
         return value.quantize(self.quantum, rounding=ROUND_HALF_UP)
 
     def has_exact_digits(self, value: Decimal) -> bool:
@@ -196,7 +197,8 @@ class Money:
         return self.amount == 0
 
     def format(self) -> str:
-        """billing-rules.md "Money": exactly the currency's digits ("1234.50", "1200" for JPY)."""
+        """docs/billing-rules.md "Money": exactly the currency's digits ("1234.50",
+        "1200" for JPY)."""
         amount = self.amount if self.amount != 0 else abs(self.amount)  # never "-0.00"
         return f"{amount:.{self.currency.exponent}f}"
 

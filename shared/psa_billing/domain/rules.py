@@ -1,9 +1,9 @@
-"""The rules engine: one customer's statement for one period (billing-rules.md).
+"""The rules engine: one customer's statement for one period (docs/billing-rules.md).
 
 Pure: it reads only its arguments (no I/O, no clock, no environment), and the
 result does not depend on the order of the records it is given.
 
-Decisions where billing-rules.md is silent (kept in one place, here):
+Decisions where docs/billing-rules.md is silent (kept in one place, here):
 - Records that are not the customer's, and entries outside the period, are ignored
   (the caller may pass more). An entry whose ticket or project is not in ``data``
   is ignored; an entry with a ``ticket_id`` is a ticket entry (the import refuses
@@ -67,7 +67,7 @@ _DEVICES_KEY = ("devices",)
 
 def compute_statement(data: CustomerPeriodData, period: Period) -> StatementDraft | None:
     """The statement draft for ``data.customer`` and ``period``, or None when there is
-    nothing to bill (billing-rules.md: "A customer with no line at all gets no statement")."""
+    nothing to bill (docs/billing-rules.md: "A customer with no line at all gets no statement")."""
     with localcontext(_CTX):
         return _compute(data, period)
 
@@ -82,7 +82,7 @@ def _compute(data: CustomerPeriodData, period: Period) -> StatementDraft | None:
     projects = _project_time(scope, billing.default_hourly_rate)
 
     lines = _LineBuilder(currency)
-    # billing-rules.md "What is billed" 1: one device line, none when the count is 0.
+    # docs/billing-rules.md "What is billed" 1: one device line, none when the count is 0.
     if scope.device_ids:
         count = Decimal(len(scope.device_ids))
         lines.add(
@@ -99,7 +99,7 @@ def _compute(data: CustomerPeriodData, period: Period) -> StatementDraft | None:
     if not lines.lines:
         return None
 
-    # billing-rules.md "Money": subtotal = sum of line amounts; tax rounded the same way.
+    # docs/billing-rules.md "Money": subtotal = sum of line amounts; tax rounded the same way.
     subtotal = currency.round(_ZERO)
     for line in lines.lines:
         subtotal += line.amount
@@ -165,7 +165,7 @@ class _Scope:
         ticket_entries: list[TimeEntry] = []
         project_entries: list[TimeEntry] = []
         for e in data.entries:
-            # billing-rules.md "What is billed" 4: non-billable entries are never billed
+            # docs/billing-rules.md "What is billed" 4: non-billable entries are never billed
             # and never consume contract hours.
             if not e.billable or e.minutes <= 0 or not first_day <= e.date <= last_day:
                 continue
@@ -176,7 +176,7 @@ class _Scope:
                 project = projects.get(e.project_id)
                 if project is not None and project.billable:
                     project_entries.append(e)
-        # billing-rules.md 2: included minutes are consumed in order of (date, entry id).
+        # docs/billing-rules.md 2: included minutes are consumed in order of (date, entry id).
         ticket_entries.sort(key=lambda e: (e.date, e.id))
         contracts = sorted(
             (
@@ -234,7 +234,7 @@ class _ProjectTime:
 
 
 def _allocate_ticket_time(scope: _Scope, default_rate: Decimal) -> _TicketTime:
-    """billing-rules.md "What is billed" 2: contract coverage, splitting, rates."""
+    """docs/billing-rules.md "What is billed" 2: contract coverage, splitting, rates."""
     out = _TicketTime()
     groups, covered_by, governing, append = out.groups, out.covered, out.contracts, out.uses.append
     contracts = scope.contracts
@@ -287,7 +287,7 @@ def _allocate_ticket_time(scope: _Scope, default_rate: Decimal) -> _TicketTime:
 
 
 def _project_time(scope: _Scope, default_rate: Decimal) -> _ProjectTime:
-    """billing-rules.md "What is billed" 3: project time never consumes contract hours."""
+    """docs/billing-rules.md "What is billed" 3: project time never consumes contract hours."""
     out = _ProjectTime()
     for e in scope.project_entries:
         project = scope.projects[e.project_id or ""]
@@ -385,12 +385,12 @@ class _LineBuilder:
             )
 
     def _time_amount(self, group: _TimeGroup) -> Decimal:
-        """billing-rules.md: amount = minutes × rate / 60, rounded once per line."""
+        """docs/billing-rules.md: amount = minutes × rate / 60, rounded once per line."""
         return self.currency.round(group.minutes * group.rate / _SIXTY)
 
 
 def _linked_at_end(device: Device, last_day: date) -> bool:
-    """billing-rules.md "What is billed" 1: linked at the end of the period."""
+    """docs/billing-rules.md "What is billed" 1: linked at the end of the period."""
     return device.linked_on <= last_day and (
         device.unlinked_on is None or device.unlinked_on > last_day
     )

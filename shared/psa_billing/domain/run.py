@@ -8,8 +8,8 @@ from enum import StrEnum
 
 class Outcome(StrEnum):
     BILLED = "billed"
-    NOTHING_TO_BILL = "nothing_to_bill"  # billing-rules.md: no line at all, no statement
-    ALREADY_BILLED = "already_billed"  # billing-rules.md "Once billed, billed once"
+    NOTHING_TO_BILL = "nothing_to_bill"  # docs/billing-rules.md: no line at all, no statement
+    ALREADY_BILLED = "already_billed"  # docs/billing-rules.md "Once billed, billed once"
     FAILED = "failed"
 
 

@@ -1,6 +1,6 @@
 """A statement as stored: the computed draft plus identity, delivery state and revision.
 
-billing-rules.md "Once billed, billed once": one statement per (org, customer, period),
+docs/billing-rules.md "Once billed, billed once": one statement per (org, customer, period),
 so its id is derived from those three and a second one cannot be created.
 """
 
@@ -26,7 +26,7 @@ class StatementStatus(StrEnum):
 
 
 def initial_status(*, auto_send: bool) -> StatementStatus:
-    """billing-rules.md "Delivery": autoSend statements go out at once, the rest wait."""
+    """docs/billing-rules.md "Delivery": autoSend statements go out at once, the rest wait."""
     return StatementStatus.READY_TO_SEND if auto_send else StatementStatus.PENDING_REVIEW
 
 
@@ -84,7 +84,7 @@ class Statement:
 
     def current(self) -> Totals:
         """The effective statement: originals with their latest edits, plus credits,
-        totals recomputed with the same rounding (billing-rules.md "Adjustments")."""
+        totals recomputed with the same rounding (docs/billing-rules.md "Adjustments")."""
         if not self.adjustments:
             return Totals(self.lines, self.subtotal, self.tax, self.total)
         return self.effective().totals
@@ -121,7 +121,7 @@ class Statement:
 
     def public(self) -> dict[str, Any]:
         """The statement as the API and `--json` show it: money as strings with exactly
-        the currency's digits (billing-rules.md "Money")."""
+        the currency's digits (docs/billing-rules.md "Money")."""
         cur = Currency.of(self.currency)
         eff = self.effective()
         now = eff.totals

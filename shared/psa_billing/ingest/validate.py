@@ -369,7 +369,7 @@ def _overlap(a: Contract, b: Contract) -> bool:
 def _contract_overlaps(
     contracts: list[Contract], existing: ExistingData, problems: list[Problem]
 ) -> None:
-    # billing-rules.md "Inputs": at most one contract of a customer may be active on
+    # docs/billing-rules.md "Inputs": at most one contract of a customer may be active on
     # any day. Checked on what will be stored: existing contracts with the
     # document's records replacing those of the same id.
     customer_ids = {c.customer_id for c in contracts}
@@ -516,7 +516,7 @@ def _check_billed_entries(
     problems: list[Problem],
     warnings: list[Problem],
 ) -> None:
-    # billing-rules.md "Once billed, billed once": what a statement was computed
+    # docs/billing-rules.md "Once billed, billed once": what a statement was computed
     # from may not change under it; new work in a billed period is only a warning.
     entry_ids = {e.id for e in read.entries}
     stored = dict(existing.time_entries(entry_ids)) if entry_ids else {}
@@ -548,7 +548,7 @@ def _check_billed_entries(
 
 def _check_rate_digits(read: _Read, existing: ExistingData, problems: list[Problem]) -> None:
     """Rates are money in the customer's currency: no more digits than it has, so every
-    unit price leaves the system exactly as it was entered (billing-rules.md "Money")."""
+    unit price leaves the system exactly as it was entered (docs/billing-rules.md "Money")."""
     currency = {c.id: c.billing.currency for c in read.customers}
     wanted = {p.customer_id for p in read.projects} | {k.customer_id for k in read.contracts}
     wanted -= set(currency)

@@ -1,4 +1,4 @@
-"""What the InvoiceNinja use cases need from the rest of the system (STYLE.md 4).
+"""What the InvoiceNinja use cases need from the rest of the system (docs/architecture.md 4).
 
 The lead implements ``PortalDirectory`` and ``BillableWork`` from the portal repository;
 ``InvoiceNinjaStore`` is ``psa_billing.dal.invoiceninja_store``; ``InvoiceNinjaApi`` is

@@ -239,7 +239,7 @@ def _push_public(result: PushResult) -> PushPublic:
 
 
 def _http(exc: InvoiceNinjaError) -> HTTPException:
-    """The one place InvoiceNinja failures become status codes (STYLE.md 7)."""
+    """The one place InvoiceNinja failures become status codes (docs/architecture.md 7)."""
     status = 504 if exc.problem in (Problem.TIMEOUT, Problem.DEADLINE) else 502
     if exc.problem == Problem.CONFIG:
         status = 503

@@ -1,4 +1,4 @@
-"""InvoiceNinja configuration, read lazily and typed (STYLE.md 5).
+"""InvoiceNinja configuration, read lazily and typed (docs/architecture.md 5).
 
 Locally everything comes from the environment. On AWS the URL is a template parameter
 and the token an SSM SecureString: set ``INVOICENINJA_TOKEN_PARAMETER`` to its name and

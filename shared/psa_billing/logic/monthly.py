@@ -1,6 +1,6 @@
 """Use cases of the monthly run: plan, bill one customer, record a failure, close.
 
-Collaborators come in as arguments (STYLE.md 4); the handlers pass the AWS adapters.
+Collaborators come in as arguments (docs/architecture.md 4); the handlers pass the AWS adapters.
 """
 
 from __future__ import annotations

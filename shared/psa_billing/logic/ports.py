@@ -1,4 +1,4 @@
-"""What the use cases need from the outside world, as Protocols (STYLE.md 4).
+"""What the use cases need from the outside world, as Protocols (docs/architecture.md 4).
 
 The use cases import these and the domain only: production passes the AWS adapters
 (``psa_billing.dal``), tests pass in-memory fakes. Nothing here imports boto3 or

@@ -1,7 +1,7 @@
 """A statement as a raw MIME email (text + HTML, the PDF attached), and the short notice
 that a sent statement is void. Pure: no clock, no I/O.
 
-The raw bytes are what SES ``SendRawEmail`` takes (billing-rules.md "Delivery").
+The raw bytes are what SES ``SendRawEmail`` takes (docs/billing-rules.md "Delivery").
 
 Headers are safe by construction, not by filtering what the stdlib makes of them:
 

@@ -119,7 +119,7 @@ class StatementView:
     tax: Decimal
     total: Decimal
     revision: int = 0
-    # Internal audit trail; kept for callers but no longer printed (billing-rules.md
+    # Internal audit trail; kept for callers but no longer printed (docs/billing-rules.md
     # "Statement documents": who adjusted it and why stay in the audit trail).
     adjustments: tuple[AdjustmentView, ...] = ()
     due_date: date | None = None
@@ -163,7 +163,7 @@ class StatementView:
 
     @property
     def amount_due(self) -> Decimal:
-        """billing-rules.md "Void": a void statement's amount due is zero."""
+        """docs/billing-rules.md "Void": a void statement's amount due is zero."""
         return self.currency_unit.round(Decimal(0)) if self.is_void else self.total
 
 
