@@ -79,10 +79,6 @@ def adjustment_sk(number: int) -> str:
     return f"ADJ#{number:05d}"
 
 
-def statement_view_sk(period: str) -> str:
-    return f"S#{period}"
-
-
 def statement_shard(customer_id: str) -> int:
     return zlib.crc32(customer_id.encode()) % STATEMENT_SHARDS
 
