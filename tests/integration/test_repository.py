@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from psa_billing.dal import keys
 from psa_billing.domain.model import Period
 from psa_billing.domain.rules import compute_statement
 from psa_billing.domain.run import CustomerOutcome, Outcome
@@ -148,6 +149,39 @@ def test_a_revision_can_be_claimed_for_sending_only_once(repo: Any, org_id: str)
     repo.mark_sent(st.id, 0, "ses-message-1")
     assert repo.claim_for_sending(st.id, 0) is None
     assert repo.get_statement(st.id).sent_revision == 0
+
+
+def test_a_claim_that_outlives_its_expiry_is_send_unknown_until_a_person_decides(
+    repo: Any, org_id: str
+) -> None:
+    """A sender that stops between claiming and recording the outcome leaves no
+    statement stuck: past the claim's expiry it reads as send_unknown; the pending
+    send does not touch it; a person re-sends it (explicitly) or marks it sent."""
+    from psa_billing.dal.models import StatementItem
+    from psa_billing.domain.statement import StatementStatus
+    from psa_billing.logic.statements import NotSendableError, mark_sent
+
+    _import(repo, _doc(org_id))
+    st = _statement(repo, org_id, "run-1")
+    repo.create_statement(st, CustomerOutcome("run-1", org_id, "c1", Outcome.BILLED, st.id))
+    assert repo.claim_for_sending(st.id, 0) is not None  # ... and the sender dies here
+    assert repo.get_statement(st.id).status is StatementStatus.SENDING
+    assert repo.claim_for_sending(st.id, 0) is None  # nobody else may send it meanwhile
+
+    item = StatementItem.get(keys.statement_pk(st.id), keys.STATEMENT_SK)
+    item.update(actions=[StatementItem.claim_expires_at.set("2000-01-01T00:00:00+00:00")])
+
+    assert repo.get_statement(st.id).status is StatementStatus.SEND_UNKNOWN
+    assert repo.claim_for_sending(st.id, 0) is None, "not re-sent without a decision"
+    assert repo.claim_for_sending(st.id, 0, again=True) is not None, "an explicit re-send"
+
+    item.update(actions=[StatementItem.claim_expires_at.set("2000-01-01T00:00:00+00:00")])
+    marked = mark_sent(repo, st.id, actor="ann")
+    assert marked.status is StatementStatus.SENT
+    stored = repo.get_statement(st.id)
+    assert stored.status is StatementStatus.SENT and "marked sent by ann" in stored.last_error
+    with pytest.raises(NotSendableError, match="only a send whose outcome is unknown"):
+        mark_sent(repo, st.id, actor="ann")
 
 
 def test_statements_are_listed_by_period_across_shards(repo: Any, org_id: str) -> None:

@@ -359,6 +359,18 @@ def statements_resend(statement_id: str) -> None:
     click.echo(f"sent {st.id} revision {st.revision} to {st.billing_email}")
 
 
+@statements.command("mark-sent")
+@click.argument("statement_id")
+@click.option("--actor", help="Who checked (default: $USER).")
+@reports_errors
+def statements_mark_sent(statement_id: str, actor: str | None) -> None:
+    """Record that a send whose outcome was unknown (send_unknown) did arrive."""
+    from psa_billing.logic.statements import mark_sent  # noqa: PLC0415
+
+    st = mark_sent(_repo(), statement_id, actor=_actor(actor))
+    click.echo(f"marked {st.id} revision {st.revision} as sent")
+
+
 @statements.command("pdf")
 @click.argument("statement_id")
 @click.option("--revision", type=click.IntRange(0), help="Default: the current revision.")

@@ -151,6 +151,7 @@ class StatementItem(Item, discriminator="statement"):
     sent_revision = NumberAttribute(null=True)
     sent_at = UnicodeAttribute(null=True)
     claimed_revision = NumberAttribute(null=True)
+    claim_expires_at = UnicodeAttribute(null=True)  # ISO UTC; see StatementStatus.SEND_UNKNOWN
     message_id = UnicodeAttribute(null=True)  # SES message id of the last send
 
 

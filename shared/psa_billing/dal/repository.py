@@ -9,7 +9,7 @@ from __future__ import annotations
 import heapq
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
@@ -66,7 +66,7 @@ from psa_billing.domain.model import (
 )
 from psa_billing.domain.org import OrgSettings
 from psa_billing.domain.run import CustomerOutcome, Run, RunStatus
-from psa_billing.domain.statement import Statement, StatementStatus
+from psa_billing.domain.statement import CLAIM_SECONDS, Statement, StatementStatus
 from psa_billing.ingest.validate import ValidatedImport
 
 
@@ -267,9 +267,11 @@ class DynamoRepository:
         self, statement_id: str, revision: int, *, again: bool = False
     ) -> Statement | None:
         """Conditional update: only one sender gets a revision, and a revision already
-        sent is not sent again by accident (``again`` is an explicit re-send).
-        Returns the claimed statement (without adjustments), or None."""
+        sent is not sent again by accident (``again`` is an explicit re-send, which may
+        also take over a claim whose outcome is unknown). The claim expires after
+        CLAIM_SECONDS. Returns the claimed statement (without adjustments), or None."""
         item = StatementItem(pk=keys.statement_pk(statement_id), sk=keys.STATEMENT_SK)
+        now = datetime.now(UTC)
         sendable = [
             str(StatementStatus.READY_TO_SEND),
             str(StatementStatus.PENDING_REVIEW),
@@ -277,17 +279,24 @@ class DynamoRepository:
         ]
         if again:
             sendable.append(str(StatementStatus.SENT))
+        condition = StatementItem.status.is_in(*sendable)
+        if again:
+            condition = condition | (
+                (StatementItem.status == str(StatementStatus.SENDING))
+                & (StatementItem.claim_expires_at <= now.isoformat())
+            )
         try:
             item.update(
                 actions=[
                     StatementItem.status.set(str(StatementStatus.SENDING)),
                     StatementItem.claimed_revision.set(revision),
+                    StatementItem.claim_expires_at.set(
+                        (now + timedelta(seconds=CLAIM_SECONDS)).isoformat()
+                    ),
                     StatementItem.send_attempts.add(1),
                 ],
                 condition=(
-                    StatementItem.pk.exists()
-                    & (StatementItem.revision == revision)
-                    & StatementItem.status.is_in(*sendable)
+                    StatementItem.pk.exists() & (StatementItem.revision == revision) & condition
                 ),
             )
         except UpdateError as exc:
@@ -295,6 +304,30 @@ class DynamoRepository:
                 return None
             raise
         return statement_from(item)
+
+    def mark_sent_by_person(self, statement_id: str, revision: int, actor: str) -> None:
+        """A person who checked that a mail whose outcome was unknown did arrive."""
+        item = StatementItem(pk=keys.statement_pk(statement_id), sk=keys.STATEMENT_SK)
+        try:
+            item.update(
+                actions=[
+                    StatementItem.status.set(str(StatementStatus.SENT)),
+                    StatementItem.sent_revision.set(revision),
+                    StatementItem.sent_at.set(_now()),
+                    StatementItem.last_error.set(f"marked sent by {actor}: outcome was unknown"),
+                    StatementItem.claim_expires_at.remove(),
+                ],
+                condition=(StatementItem.revision == revision)
+                & (StatementItem.status == str(StatementStatus.SENDING))
+                & (StatementItem.claim_expires_at <= datetime.now(UTC).isoformat()),
+            )
+        except UpdateError as exc:
+            if _is_condition_failure(exc):
+                raise ConcurrentChangeError(
+                    f"statement {statement_id} revision {revision} is not a send whose "
+                    "outcome is unknown; show it again"
+                ) from exc
+            raise
 
     def hold_for_review(self, statement_id: str, revision: int, reason: str) -> None:
         """Keep a revision from being emailed until someone looks at it (and record why);
@@ -324,6 +357,7 @@ class DynamoRepository:
                 StatementItem.sent_at.set(_now()),
                 StatementItem.message_id.set(message_id),
                 StatementItem.last_error.remove(),
+                StatementItem.claim_expires_at.remove(),
             ],
             condition=StatementItem.claimed_revision == revision,
         )
@@ -334,6 +368,7 @@ class DynamoRepository:
             actions=[
                 StatementItem.status.set(str(StatementStatus.SEND_FAILED)),
                 StatementItem.last_error.set(error[:1000]),
+                StatementItem.claim_expires_at.remove(),
             ],
             condition=StatementItem.claimed_revision == revision,
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 import gzip
 import json
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -243,6 +243,15 @@ def adjustment_from(item: AdjustmentItem) -> Adjustment:
     )
 
 
+def _delivery_status(item: StatementItem) -> StatementStatus:
+    """A claim past its expiry with no outcome recorded reads as send_unknown."""
+    status = StatementStatus(item.status)
+    expired = bool(item.claim_expires_at) and datetime.fromisoformat(
+        item.claim_expires_at or ""
+    ) <= datetime.now(UTC)
+    return StatementStatus.SEND_UNKNOWN if status is StatementStatus.SENDING and expired else status
+
+
 def statement_from(
     item: StatementItem,
     *,
@@ -256,7 +265,7 @@ def statement_from(
         customer_name=item.customer_name,
         period=Period.parse(item.period),
         currency=item.currency,
-        status=StatementStatus(item.status),
+        status=_delivery_status(item),
         revision=int(item.revision),
         lines=lines_from_json(item.lines),
         subtotal=Decimal(item.subtotal),

@@ -23,11 +23,15 @@ class StatementStatus(StrEnum):
     SENDING = "sending"  # claimed by one sender; nobody else may send this revision
     SENT = "sent"
     SEND_FAILED = "send_failed"  # kept, with the error; can be sent again
+    # A claim that expired with no SES message id recorded: the sender stopped between
+    # claiming and recording the outcome, so nobody knows whether the mail went out. A
+    # person decides: send it again (explicitly) or mark it sent.
+    SEND_UNKNOWN = "send_unknown"
 
 
-def initial_status(*, auto_send: bool) -> StatementStatus:
-    """docs/billing-rules.md "Delivery": autoSend statements go out at once, the rest wait."""
-    return StatementStatus.READY_TO_SEND if auto_send else StatementStatus.PENDING_REVIEW
+# How long a sender may hold a revision's claim before its outcome counts as unknown
+# (the send function's timeout is 60 s; SES answers in well under a second).
+CLAIM_SECONDS = 600
 
 
 def statement_id(org_id: str, customer_id: str, period: Period | str) -> str:

@@ -160,6 +160,12 @@ def deliver(
     st = load(repo, statement_id)
     if st.status is StatementStatus.SENDING:
         raise NotSendableError(f"statement {statement_id} is being sent right now")
+    if st.status is StatementStatus.SEND_UNKNOWN and not again:
+        raise NotSendableError(
+            f"statement {statement_id} revision {st.revision}: a send stopped before its "
+            "outcome was recorded, so it may or may not have arrived; check with the "
+            "customer, then `statements resend` it or `statements mark-sent` it"
+        )
     if st.status is StatementStatus.SENT and not again:
         raise NotSendableError(
             f"statement {statement_id} revision {st.revision} was already sent; "
@@ -180,6 +186,18 @@ def deliver(
         sender=sender,
         sent_at=clock(),
     )
+
+
+def mark_sent(repo: StatementRepository, statement_id: str, *, actor: str) -> Statement:
+    """A person confirms that a send whose outcome was unknown did arrive."""
+    st = load(repo, statement_id)
+    if st.status is not StatementStatus.SEND_UNKNOWN:
+        raise NotSendableError(
+            f"statement {statement_id} is {st.status}: only a send whose outcome is "
+            "unknown can be marked sent"
+        )
+    repo.mark_sent_by_person(statement_id, st.revision, actor)
+    return replace(st, status=StatementStatus.SENT, sent_revision=st.revision)
 
 
 def sendable(repo: StatementRepository, org_id: str, period: str) -> list[Statement]:
