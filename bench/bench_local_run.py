@@ -54,14 +54,14 @@ def heavy_document(customers: int, entries_each: int, period: Any) -> dict[str, 
 def run_org(
     repo: Any, counter: counting.RequestCounter, doc: dict[str, Any], period: Any
 ) -> dict[str, Any]:
-    from psa_billing import config
+    from psa_billing import config, runtime
     from psa_billing.logic.events import RunRequest
     from psa_billing.logic.importing import import_document
     from psa_billing.runtime import utc_now
     from psa_billing_dev.cli.runner import start_run, wait_for_run
 
     t0 = time.perf_counter()
-    import_document(json.dumps(doc).encode(), repo, clock=utc_now)
+    import_document(json.dumps(doc).encode(), repo, clock=utc_now, leases=runtime.leases())
     t1 = time.perf_counter()
     counter.reset()
     cpu0 = time.process_time()

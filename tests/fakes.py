@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from psa_billing.domain.model import Contract, Period
 from psa_billing.ingest.validate import ExistingEntry, ValidatedImport
+from psa_billing.logic.leases import ImportState
 
 
 @dataclass
@@ -65,3 +67,46 @@ class InMemoryExisting:
         return {
             c: self.customer_currencies[c] for c in customer_ids if c in self.customer_currencies
         }
+
+
+@dataclass
+class InMemoryLeases:
+    """An in-memory ``LeaseStore`` with the DynamoDB adapter's rules: one import lease
+    per organisation, any number of run leases, each excluding the other."""
+
+    imports: dict[str, tuple[str, float]] = field(default_factory=dict)
+    runs: dict[tuple[str, str], float] = field(default_factory=dict)
+    states: dict[str, ImportState] = field(default_factory=dict)
+
+    def take_import_lease(
+        self, org_id: str, holder: str, now: datetime, seconds: int
+    ) -> str | None:
+        stamp = now.timestamp()
+        current = self.imports.get(org_id)
+        if current and current[1] > stamp and current[0] != holder:
+            return current[0]
+        for (org, run_id), until in self.runs.items():
+            if org == org_id and until > stamp:
+                return f"run {run_id}"
+        self.imports[org_id] = (holder, stamp + seconds)
+        return None
+
+    def release_import_lease(self, org_id: str, holder: str) -> None:
+        if self.imports.get(org_id, ("", 0.0))[0] == holder:
+            del self.imports[org_id]
+
+    def take_run_lease(self, org_id: str, run_id: str, now: datetime, seconds: int) -> str | None:
+        current = self.imports.get(org_id)
+        if current and current[1] > now.timestamp():
+            return current[0]
+        self.runs[(org_id, run_id)] = now.timestamp() + seconds
+        return None
+
+    def release_run_lease(self, org_id: str, run_id: str) -> None:
+        self.runs.pop((org_id, run_id), None)
+
+    def import_state(self, org_id: str) -> ImportState | None:
+        return self.states.get(org_id)
+
+    def record_import(self, org_id: str, state: ImportState) -> None:
+        self.states[org_id] = state

@@ -7,7 +7,7 @@ import json
 from email.message import Message
 from typing import Any
 
-from psa_billing import config
+from psa_billing import config, runtime
 from psa_billing.domain.model import Period, StatementDraft
 from psa_billing.domain.rules import compute_statement
 from psa_billing.ingest.grouping import customer_data
@@ -22,7 +22,7 @@ from psa_billing_dev.demo import demo_document
 
 def load_demo(repo: Any, org_id: str, customers: int, seed: int, period: Period) -> dict[str, Any]:
     doc = demo_document(customers, seed, period, org_id=org_id)
-    import_document(json.dumps(doc).encode(), repo, clock=utc_now)
+    import_document(json.dumps(doc).encode(), repo, clock=utc_now, leases=runtime.leases())
     return doc
 
 

@@ -27,7 +27,11 @@ metrics = Metrics()
 @retry_transient
 def plan_run(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     planned = monthly.plan_run(
-        PlanRunEvent.model_validate(event), runtime.repository(), runtime.object_store()
+        PlanRunEvent.model_validate(event),
+        runtime.repository(),
+        runtime.object_store(),
+        runtime.leases(),
+        runtime.utc_now,
     )
     logger.info("run planned", extra=planned.wire())
     return planned.wire()
@@ -61,6 +65,8 @@ def record_failure(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 @tracer.capture_lambda_handler
 @retry_transient
 def close_run(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    summary = monthly.close_run(CloseRunEvent.model_validate(event), runtime.repository())
+    summary = monthly.close_run(
+        CloseRunEvent.model_validate(event), runtime.repository(), runtime.leases()
+    )
     logger.info("run closed", extra=summary.wire())
     return summary.wire()

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 
 from psa_billing import config
+from psa_billing.dal.leases import DynamoLeases
 from psa_billing.dal.mailer import SesMailer
 from psa_billing.dal.objects import ObjectStore
 from psa_billing.dal.repository import DynamoRepository
@@ -24,6 +25,12 @@ def repository() -> DynamoRepository:
 @lru_cache(maxsize=1)
 def object_store() -> ObjectStore:
     return ObjectStore(config.bucket().statements_bucket)
+
+
+@lru_cache(maxsize=1)
+def leases() -> DynamoLeases:
+    repository()  # binds the models to the deployment's table
+    return DynamoLeases()
 
 
 @lru_cache(maxsize=1)
@@ -43,5 +50,5 @@ def utc_now() -> datetime:
 def reset() -> None:
     """Forget the adapters and settings (tests and the local stack change the environment)."""
     config.clear_cache()
-    for fn in (repository, object_store, mailer, org_cache):
+    for fn in (repository, object_store, mailer, org_cache, leases):
         fn.cache_clear()

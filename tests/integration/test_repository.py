@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from psa_billing import runtime
 from psa_billing.dal import keys
 from psa_billing.domain.model import Period
 from psa_billing.domain.rules import compute_statement
@@ -52,7 +53,7 @@ def _doc(org_id: str, **extra: Any) -> dict[str, Any]:
 
 
 def _import(repo: Any, doc: dict[str, Any]) -> Any:
-    return import_document(json.dumps(doc).encode(), repo, clock=utc_now)
+    return import_document(json.dumps(doc).encode(), repo, clock=utc_now, leases=runtime.leases())
 
 
 def test_one_customer_period_is_read_with_two_queries(

@@ -25,7 +25,9 @@ from psa_billing.logic.events import (
     PlanRunEvent,
     RenderTask,
 )
+from psa_billing.logic.leases import ImportIncompleteError, ImportState, OrganisationBusyError
 from psa_billing_dev.demo import demo_document
+from tests.fakes import InMemoryLeases
 
 PERIOD = Period(2026, 10)
 NOW = datetime(2026, 11, 1, 2, 0, 5, tzinfo=UTC)
@@ -105,11 +107,23 @@ class FakeStore:
         self.objects[key] = doc
 
 
-def _plan(repo: FakeRepo, store: FakeStore, run_id: str, **request: Any) -> Any:
+def _no_sleep(_seconds: float) -> None:
+    pass
+
+
+def _plan(
+    repo: FakeRepo,
+    store: FakeStore,
+    run_id: str,
+    leases: InMemoryLeases | None = None,
+    **request: Any,
+) -> Any:
     event = PlanRunEvent.model_validate(
         {"input": request, "runId": run_id, "startedAt": NOW.isoformat()}
     )
-    return monthly.plan_run(event, repo, store)
+    return monthly.plan_run(
+        event, repo, store, leases or InMemoryLeases(), lambda: NOW, sleep=_no_sleep
+    )
 
 
 def _tasks(store: FakeStore, planned: Any) -> list[BillTask]:
@@ -147,7 +161,9 @@ def test_a_rerun_plans_only_the_customers_not_yet_billed() -> None:
 
     assert second.already_billed == billed
     assert second.total == 6 - billed
-    summary = monthly.close_run(CloseRunEvent(runId="run-2", period="2026-10"), repo)
+    summary = monthly.close_run(
+        CloseRunEvent(runId="run-2", period="2026-10"), repo, InMemoryLeases()
+    )
     assert summary.counts["already_billed"] == billed
 
 
@@ -192,7 +208,9 @@ def test_a_failed_customer_is_recorded_with_the_lambda_error_unpacked() -> None:
     )
 
     monthly.record_failure(task, repo)
-    summary = monthly.close_run(CloseRunEvent(runId="run-1", period="2026-10"), repo)
+    summary = monthly.close_run(
+        CloseRunEvent(runId="run-1", period="2026-10"), repo, InMemoryLeases()
+    )
 
     assert summary.status == "succeeded_with_failures"
     assert summary.failures == [
@@ -268,3 +286,39 @@ def test_a_month_ends_in_the_organisations_time_zone_not_in_utc() -> None:
     planned = _plan(repo, store, "r2", trigger="schedule")
     # The schedule bills every organisation whose October has ended, and leaves "west".
     assert {t.org_id for t in _tasks(store, planned)} == {"east"}
+
+
+def test_a_run_waits_for_an_import_of_its_organisation_then_is_refused_naming_it() -> None:
+    repo, store, leases = FakeRepo(), FakeStore(), InMemoryLeases()
+    repo.add_org("alpha", 2, seed=12)
+    assert leases.take_import_lease("alpha", "import of doc.json by ann", NOW, 120) is None
+    with pytest.raises(OrganisationBusyError, match=r"import of doc\.json by ann"):
+        _plan(repo, store, "r", leases, orgId="alpha", period="2026-10")
+    assert store.objects == {} and repo.runs == {}
+
+
+def test_a_run_is_refused_while_the_last_import_is_incomplete() -> None:
+    repo, store, leases = FakeRepo(), FakeStore(), InMemoryLeases()
+    repo.add_org("alpha", 2, seed=13)
+    leases.record_import("alpha", ImportState("writing", "import x", "ab", "2026-11-01", None, 500))
+    with pytest.raises(ImportIncompleteError, match="stopped after 500 items"):
+        _plan(repo, store, "r", leases, orgId="alpha", period="2026-10")
+
+
+def test_an_import_cannot_start_while_a_run_holds_the_organisation_and_can_after() -> None:
+    repo, store, leases = FakeRepo(), FakeStore(), InMemoryLeases()
+    repo.add_org("alpha", 2, seed=14)
+    _plan(repo, store, "run-1", leases, orgId="alpha", period="2026-10")
+    assert leases.take_import_lease("alpha", "import y", NOW, 120) == "run run-1"
+    monthly.close_run(CloseRunEvent(runId="run-1", period="2026-10"), repo, leases)
+    assert leases.take_import_lease("alpha", "import y", NOW, 120) is None
+
+
+def test_a_run_of_every_organisation_leaves_out_one_being_imported_and_counts_it() -> None:
+    repo, store, leases = FakeRepo(), FakeStore(), InMemoryLeases()
+    repo.add_org("alpha", 2, seed=15)
+    repo.add_org("beta", 2, seed=16)
+    leases.take_import_lease("beta", "import z", NOW, 120)
+    planned = _plan(repo, store, "sched", leases, trigger="schedule")
+    assert {t.org_id for t in _tasks(store, planned)} == {"alpha"}
+    assert repo.runs["sched"].counts["blockedByImport"] == 1

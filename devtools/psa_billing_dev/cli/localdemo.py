@@ -61,7 +61,9 @@ def run_demo(*, customers: int, seed: int, out: Path) -> None:
     period = Period.before(datetime.now(UTC).date())
     repo = runtime.repository()
     doc = demo_document_json(customers, seed, period, org_id="demo-msp")
-    result = import_document(doc.encode(), repo, clock=runtime.utc_now)
+    result = import_document(
+        doc.encode(), repo, clock=runtime.utc_now, leases=runtime.leases(), holder="the demo"
+    )
     org = repo.get_org("demo-msp") or new_org_settings("demo-msp", "Demo MSP Ltd")
     repo.put_org(
         update_org_settings(

@@ -93,21 +93,65 @@ def cli(ctx: click.Context) -> None:
 
 
 @cli.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("what", nargs=-1, required=True, metavar="FILE | status ORG")
 @click.option("--dry-run", is_flag=True, help="Check the document; write nothing.")
 @reports_errors
-def import_cmd(file: Path, dry_run: bool) -> None:
-    """Load an organisation's billing data (upsert by id).
+def import_cmd(what: tuple[str, ...], dry_run: bool) -> None:
+    """Load an organisation's billing data (upsert by id), or show its last import.
 
-    The whole document is checked first; a document with any problem is refused with
-    every problem listed, and nothing is written.
+    `import FILE`: the whole document is checked first; a document with any problem is
+    refused with every problem listed, and nothing is written. No run of the
+    organisation overlaps the writing. `import status ORG`: whether the organisation's
+    last import finished (an unfinished one blocks its runs until it is imported again).
     """
+    if what[0] == "status":
+        if len(what) != 2:
+            _fail("usage: psa-billing import status ORG")
+        _import_status(what[1])
+        return
+    if len(what) != 1:
+        _fail("give one document: psa-billing import FILE")
+    file = Path(what[0])
+    if not file.is_file():
+        _fail(f"{file}: no such file" if not file.exists() else f"{file}: not a file")
+    _import_file(file, dry_run)
+
+
+def _import_status(org_id: str) -> None:
+    from psa_billing import runtime  # noqa: PLC0415
+
+    _repo()
+    state = runtime.leases().import_state(org_id)
+    if state is None:
+        click.echo(f"{org_id}: no import recorded")
+        return
+    if state.complete:
+        click.echo(
+            f"{org_id}: complete: {state.items_written} items, {state.holder}, "
+            f"finished {state.finished_at}"
+        )
+        return
+    click.echo(
+        f"{org_id}: INCOMPLETE: {state.holder} stopped after {state.items_written} items; "
+        "its runs are refused until the same document is imported again"
+    )
+    sys.exit(3)
+
+
+def _import_file(file: Path, dry_run: bool) -> None:
     from psa_billing import runtime  # noqa: PLC0415
     from psa_billing.ingest.validate import ImportRejected  # noqa: PLC0415
     from psa_billing.logic.importing import import_document  # noqa: PLC0415
 
     try:
-        result = import_document(file.read_bytes(), _repo(), clock=runtime.utc_now, dry_run=dry_run)
+        result = import_document(
+            file.read_bytes(),
+            _repo(),
+            clock=runtime.utc_now,
+            leases=runtime.leases(),
+            holder=f"import of {file.name} by {_actor(None)}",
+            dry_run=dry_run,
+        )
     except ImportRejected as exc:
         for problem in exc.problems:
             click.echo(f"  {problem}", err=True)

@@ -159,3 +159,14 @@ def org_project_sk(code: str, project_id: str) -> str:
 
 
 ENTRY_PREFIX = "T#"
+
+
+# -- imports and runs exclude each other per organisation (logic/leases.py) -----------
+
+IMPORT_LEASE_SK = "#LEASE#IMPORT"
+RUN_LEASE_PREFIX = "#LEASE#RUN#"
+IMPORT_STATE_SK = "#IMPORT"
+
+
+def run_lease_sk(run_id: str) -> str:
+    return f"{RUN_LEASE_PREFIX}{run_id}"

@@ -173,10 +173,30 @@ class AdjustmentItem(Item, discriminator="adjustment"):
     entry_ids = UnicodeAttribute(null=True)  # late time: JSON list of the entries billed
 
 
+class LeaseItem(Item, discriminator="lease"):
+    """An organisation's import lease (one) or a run's lease (one per run); free once
+    ``expires_at`` (epoch seconds, a time, not money) has passed."""
+
+    holder = UnicodeAttribute()
+    expires_at = NumberAttribute()
+
+
+class ImportStateItem(Item, discriminator="import"):
+    """The organisation's last import: incomplete until every item was written."""
+
+    status = UnicodeAttribute()  # "writing" | "complete"
+    holder = UnicodeAttribute()
+    document_sha256 = UnicodeAttribute()
+    started_at = UnicodeAttribute()
+    finished_at = UnicodeAttribute(null=True)
+    items_written = NumberAttribute(default=0)
+
+
 class RunItem(Item, discriminator="run"):
     run_id = UnicodeAttribute()
     period = UnicodeAttribute()
     org_ids = UnicodeAttribute(default="")  # comma separated; "" = every organisation
+    leased_org_ids = UnicodeAttribute(default="")  # comma separated: run leases held
     status = UnicodeAttribute()
     total = NumberAttribute(default=0)
     started_at = UnicodeAttribute()

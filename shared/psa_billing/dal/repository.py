@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import heapq
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 from pynamodb.connection import Connection
@@ -68,6 +68,9 @@ from psa_billing.domain.org import OrgSettings
 from psa_billing.domain.run import CustomerOutcome, Run, RunStatus
 from psa_billing.domain.statement import CLAIM_SECONDS, Statement, StatementStatus
 from psa_billing.ingest.validate import ValidatedImport
+
+# Items an import writes between two renewals of its lease and records of its progress.
+PROGRESS_EVERY = 500
 
 
 class ConcurrentChangeError(BillingError):
@@ -415,11 +418,17 @@ class DynamoRepository:
     def existing(self, org_id: str) -> DynamoExisting:
         return DynamoExisting(org_id)
 
-    def write_import(self, validated: ValidatedImport, now: str) -> int:
-        """BatchWriteItem, 25 at a time; unprocessed items are retried by pynamodb."""
+    def write_import(
+        self, validated: ValidatedImport, now: str, progress: Callable[[int], None]
+    ) -> int:
+        """BatchWriteItem, 25 at a time (pynamodb retries unprocessed items); every
+        PROGRESS_EVERY items ``progress`` is told how many are written."""
         n = 0
         with Item.batch_write() as batch:
             for item in import_items(validated, self.get_org(validated.org_id), now):
                 batch.save(item)
                 n += 1
+                if n % PROGRESS_EVERY == 0:
+                    batch.commit()
+                    progress(n)
         return n

@@ -376,6 +376,7 @@ def run_item(run: Run) -> RunItem:
         run_id=run.run_id,
         period=run.period,
         org_ids=",".join(run.org_ids),
+        leased_org_ids=",".join(run.leased_org_ids),
         status=str(run.status),
         total=run.total,
         started_at=run.started_at,
@@ -394,6 +395,7 @@ def run_from(item: RunItem) -> Run:
         finished_at=item.finished_at,
         counts=json.loads(item.counts) if item.counts else {},
         error=item.error,
+        leased_org_ids=tuple(x for x in (item.leased_org_ids or "").split(",") if x),
     )
 
 

@@ -41,3 +41,5 @@ class Run:
     finished_at: str | None = None
     counts: dict[str, int] = field(default_factory=dict)
     error: str | None = None
+    # The organisations whose run lease this run holds until it closes.
+    leased_org_ids: tuple[str, ...] = ()

@@ -591,10 +591,25 @@ def validate_import(
     problem; otherwise returns the import as domain objects, with non-fatal
     ``warnings``.
     """
+    return validate_parsed(parse_document(raw), existing_for)
+
+
+def parse_document(raw: bytes | str) -> Any:
+    """The document's JSON, parsed once and bounded; ``ImportRejected`` when it is not
+    JSON, nests too deep or holds an integer too long."""
     try:
-        data = load_json(raw)
+        return load_json(raw)
     except MalformedJsonError as exc:
         raise ImportRejected([Problem("document", None, "", str(exc))]) from exc
+
+
+def document_org_id(data: Any) -> str | None:
+    """The parsed document's organisation id, when it has a valid one."""
+    return _org_id(data)
+
+
+def validate_parsed(data: Any, existing_for: Callable[[str], ExistingData]) -> ValidatedImport:
+    """``validate_import`` of a document already parsed by ``parse_document``."""
     org_id = _org_id(data)
     existing = existing_for(org_id) if org_id is not None else EmptyExisting()
     return _validate(data, existing)

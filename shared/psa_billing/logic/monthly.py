@@ -6,7 +6,8 @@ Collaborators come in as arguments (docs/architecture.md 4); the handlers pass t
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from typing import Final
 
 from psa_billing.dal.keys import manifest_key
@@ -28,6 +29,13 @@ from psa_billing.logic.events import (
     PlanRunEvent,
     RunSummary,
     StatementDoc,
+)
+from psa_billing.logic.leases import (
+    WAIT_SECONDS,
+    ImportIncompleteError,
+    LeaseStore,
+    OrganisationBusyError,
+    take_run_lease,
 )
 from psa_billing.logic.ports import Clock, ManifestStore, RunRepository
 
@@ -63,11 +71,25 @@ def batches(refs: Iterable[CustomerRef], size: int | None = None) -> list[Manife
     return out
 
 
-def plan_run(event: PlanRunEvent, repo: RunRepository, store: ManifestStore) -> PlannedRun:
+def plan_run(
+    event: PlanRunEvent,
+    repo: RunRepository,
+    store: ManifestStore,
+    leases: LeaseStore,
+    clock: Clock,
+    *,
+    wait_seconds: float = WAIT_SECONDS,
+    sleep: Callable[[float], None] = time.sleep,
+) -> PlannedRun:
     """Write the run's manifest of customer batches to S3 and record the run. Customers
     that already have a statement for the period are left out and counted as already
     billed (docs/billing-rules.md "Once billed, billed once"), so a re-run bills just
-    the rest. Reads keys only: customer ids and the ids of billed customers."""
+    the rest. Reads keys only: customer ids and the ids of billed customers.
+
+    The run holds a lease on each organisation it bills until it closes, so no import
+    of that organisation writes meanwhile; an organisation being imported, or whose
+    last import did not finish, is refused with the reason (a run of every
+    organisation leaves it out and counts it as ``blockedByImport``)."""
     req = event.input
     period = req.period or str(Period.before(event.started_at.date()))
     if req.org_id:
@@ -84,6 +106,25 @@ def plan_run(event: PlanRunEvent, repo: RunRepository, store: ManifestStore) -> 
             for org_id in repo.list_org_ids()
             if _has_ended(repo, org_id, Period.parse(period), event)
         ]
+    leased: list[str] = []
+    blocked = 0
+    for org_id in list(org_ids):
+        try:
+            take_run_lease(
+                leases,
+                org_id,
+                event.run_id,
+                clock,
+                wait_seconds=wait_seconds if req.org_id else 0,
+                sleep=sleep,
+            )
+        except (OrganisationBusyError, ImportIncompleteError):
+            if req.org_id:
+                raise
+            org_ids.remove(org_id)
+            blocked += 1
+            continue
+        leased.append(org_id)
     refs: list[CustomerRef] = []
     already = 0
     for org_id in org_ids:
@@ -113,7 +154,8 @@ def plan_run(event: PlanRunEvent, repo: RunRepository, store: ManifestStore) -> 
             status=RunStatus.RUNNING,
             total=len(refs) + already,
             started_at=event.started_at.isoformat(timespec="seconds"),
-            counts={"alreadyBilled": already},
+            counts={"alreadyBilled": already, "blockedByImport": blocked},
+            leased_org_ids=tuple(leased),
         )
     )
     return PlannedRun(
@@ -204,10 +246,14 @@ def describe(error: dict[str, object] | None) -> str:
     return f"{name}: {cause}" if cause else name
 
 
-def close_run(event: CloseRunEvent, repo: RunRepository) -> RunSummary:
+def close_run(event: CloseRunEvent, repo: RunRepository, leases: LeaseStore) -> RunSummary:
     run = repo.get_run(event.run_id)
+    for org_id in run.leased_org_ids if run else ():
+        leases.release_run_lease(org_id, event.run_id)
     counts = {str(o): 0 for o in Outcome}
     counts[str(Outcome.ALREADY_BILLED)] = run.counts.get("alreadyBilled", 0) if run else 0
+    if run and run.counts.get("blockedByImport"):
+        counts["blocked_by_import"] = run.counts["blockedByImport"]
     failures: list[dict[str, str]] = []
     for o in repo.outcomes(event.run_id):
         counts[str(o.outcome)] += 1
