@@ -440,3 +440,11 @@ def local_status() -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     cli()
+
+
+# ------------------------------------------------------------------------- API access
+
+from psa_billing_dev.cli.users import clients, users  # noqa: E402 - commands of their own module
+
+cli.add_command(users)
+cli.add_command(clients)

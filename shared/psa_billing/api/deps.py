@@ -92,12 +92,12 @@ def idempotency() -> Idempotency:
 def cursor_codec() -> CursorCodec:
     s = get_api_settings()
     secret = s.cursor_secret.get_secret_value()
-    if not secret and s.cursor_secret_arn:
+    if not secret and s.cursor_secret_id:
         from aws_lambda_powertools.utilities import parameters  # noqa: PLC0415 - AWS only
 
-        secret = str(parameters.get_secret(s.cursor_secret_arn, max_age=3600))
+        secret = str(parameters.get_secret(s.cursor_secret_id, max_age=3600))
     if not secret:
-        raise RuntimeError("CURSOR_SECRET or CURSOR_SECRET_ARN must be set")
+        raise RuntimeError("CURSOR_SECRET or CURSOR_SECRET_ID must be set")
     return CursorCodec(secret.encode())
 
 

@@ -35,9 +35,9 @@ class ApiSettings(BaseSettings):
     token_leeway_seconds: int = 30
     # Memberships are read by key and kept this long in a warm function.
     membership_cache_seconds: int = 30
-    # Signs list cursors. On AWS it comes from Secrets Manager (cursor_secret_arn).
+    # Signs list cursors. On AWS it comes from Secrets Manager (cursor_secret_id).
     cursor_secret: SecretStr = SecretStr("")
-    cursor_secret_arn: str = ""
+    cursor_secret_id: str = ""
     idempotency_table: str = ""
     render_function_name: str = ""
     send_function_name: str = ""
