@@ -41,6 +41,7 @@ class RunningApi:
     url: str
     port: int
     issuer: LocalTokenIssuer
+    app: Any
     _server: uvicorn.Server = field(repr=False)
     _thread: threading.Thread = field(repr=False)
 
@@ -115,4 +116,4 @@ def start_api_server(stack: Any, port: int | None = None) -> RunningApi:
             sock.close()
             raise RuntimeError(f"the local API did not start on {url}")
         time.sleep(0.02)
-    return RunningApi(url=url, port=bound, issuer=issuer, _server=server, _thread=thread)
+    return RunningApi(url=url, port=bound, issuer=issuer, app=app, _server=server, _thread=thread)

@@ -209,8 +209,11 @@ def install(app: FastAPI) -> None:
 def _mapped_handler(status: int, code: str) -> Any:
     async def handle(request: Request, exc: Exception) -> JSONResponse:
         headers = None
-        if isinstance(exc, InvalidTokenError | LoginFailedError):
-            logger.info("refused", extra={"code": code, "reason": exc.reason})
+        if isinstance(exc, LoginFailedError):
+            # Failed sign-ins are security events: logged at WARNING, with the reason only.
+            logger.warning("sign-in refused", extra={"code": code, "reason": exc.reason})
+        elif isinstance(exc, InvalidTokenError):
+            logger.info("token refused", extra={"code": code, "reason": exc.reason})
         elif isinstance(exc, TooManyAttemptsError):
             headers = {"Retry-After": str(exc.retry_after_seconds)}
         elif isinstance(exc, AuthUnavailableError):
