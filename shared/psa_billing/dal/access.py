@@ -498,7 +498,9 @@ class AccessRepository:
         organisation and customer, descending), with their adjustments; and where the
         page ended when more may follow. In descending key order a statement's
         adjustments come just before it."""
-        page_size = min(1000, limit * 2 + 10)
+        # Each shard holds about 1/8 of the page: ask each for a share (plus slack for
+        # adjustments); a shard that has more is read further only when the merge needs it.
+        page_size = min(1000, limit // keys.STATEMENT_SHARDS * 2 + 5)
         merged = heapq.merge(
             *(self._org_stream(o, period, after, page_size) for o in sorted(set(org_ids))),
             key=lambda kv: kv[0],

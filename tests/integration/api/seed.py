@@ -32,18 +32,21 @@ def seed(
     repo: Any, org_id: str, customers: list[str], periods: list[Period] | None = None
 ) -> list[Statement]:
     base = _template(repo)
-    made = []
-    for period in periods or [PERIOD]:
-        for cust in customers:
-            st = replace(
-                base,
-                id=statement_id(org_id, cust, period),
-                org_id=org_id,
-                customer_id=cust,
-                customer_name=f"Customer {cust}",
-                period=period,
-            )
-            outcome = CustomerOutcome("seed", org_id, cust, Outcome.BILLED, st.id)
-            assert repo.create_statement(st, outcome)
-            made.append(st)
+    made = [
+        replace(
+            base,
+            id=statement_id(org_id, cust, period),
+            org_id=org_id,
+            customer_id=cust,
+            customer_name=f"Customer {cust}",
+            period=period,
+        )
+        for period in periods or [PERIOD]
+        for cust in customers
+    ]
+    if len(made) == 1:  # the run's own write path, outcome included
+        outcome = CustomerOutcome("seed", org_id, made[0].customer_id, Outcome.BILLED, made[0].id)
+        assert repo.create_statement(made[0], outcome)
+    else:  # many: the same items, batch-written (the transaction is 0.4 s each on moto)
+        repo.write_items(repo._statement_item(st) for st in made)
     return made

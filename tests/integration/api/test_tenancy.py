@@ -124,7 +124,9 @@ def test_what_each_role_may_do(
             headers=t,
         ).status_code,
         http.get(f"/api/orgs/{org_id}", headers=t).status_code,
-        http.put(f"/api/orgs/{org_id}", json={"features": {"projects": True}}, headers=t).status_code,
+        http.put(
+            f"/api/orgs/{org_id}", json={"features": {"projects": True}}, headers=t
+        ).status_code,
     ]
     assert got == [ls, one, adj, get_org, put_org]
 

@@ -49,7 +49,9 @@ def put_billing(
     body: CustomerBillingUpdate,
     org_id: OrgQuery = None,
 ) -> JSONResponse:
-    request = body.model_dump(by_alias=True, mode="json")
+    # The import model's Decimal fields do not round-trip through model_dump: hash the
+    # validated values instead.
+    request = {name: str(getattr(body, name)) for name in type(body).model_fields}
 
     def work() -> tuple[int, dict[str, Any]]:
         doc = uc.put_billing(access, principal, customer_id, org_id, body, clock=utc_now)
