@@ -54,17 +54,18 @@ def heavy_document(customers: int, entries_each: int, period: Any) -> dict[str, 
 def run_org(
     repo: Any, counter: counting.RequestCounter, doc: dict[str, Any], period: Any
 ) -> dict[str, Any]:
-    from psa_billing.config import get_settings
+    from psa_billing import config
     from psa_billing.logic.events import RunRequest
     from psa_billing.logic.importing import import_document
+    from psa_billing.runtime import utc_now
     from psa_billing_dev.cli.runner import start_run, wait_for_run
 
     t0 = time.perf_counter()
-    import_document(json.dumps(doc).encode(), repo)
+    import_document(json.dumps(doc).encode(), repo, clock=utc_now)
     t1 = time.perf_counter()
     counter.reset()
     arn = start_run(
-        get_settings().state_machine_arn, RunRequest(orgId=doc["orgId"], period=str(period))
+        config.run().state_machine_arn, RunRequest(orgId=doc["orgId"], period=str(period))
     )
     result = wait_for_run(arn, repo, poll_seconds=1.0)
     t2 = time.perf_counter()

@@ -26,10 +26,9 @@ def local_stack() -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def repo(local_stack: Any) -> Any:
-    from psa_billing import runtime
-    from psa_billing.config import get_settings
+    from psa_billing import config, runtime
 
-    get_settings.cache_clear()
+    config.clear_cache()
     runtime.repository.cache_clear()
     runtime.object_store.cache_clear()
     runtime.org_cache.cache_clear()

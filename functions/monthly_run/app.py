@@ -1,6 +1,7 @@
 """The monthly run's Lambda handlers: plan, bill one customer, record a failure, close.
 
-Each is a stack of Powertools decorators around one use case (STYLE.md 3).
+Each is a stack of Powertools decorators around one use case (STYLE.md 3); the payload
+models are in psa_billing.logic.events.
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from psa_billing import runtime
-from psa_billing.dal.errors import transient_as_retryable
-from psa_billing.dal.serde import statement_to_payload
+from psa_billing.dal.errors import retry_transient
 from psa_billing.logic import monthly
-from psa_billing.logic.events import CloseRunEvent, CustomerTask, PlanRunEvent
+from psa_billing.logic.events import BillTask, CloseRunEvent, FailureTask, PlanRunEvent
 from psa_billing.observability import count
 
 logger = Logger()
@@ -24,46 +24,43 @@ metrics = Metrics()
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
+@retry_transient
 def plan_run(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    with transient_as_retryable():
-        planned = monthly.plan_run(
-            PlanRunEvent.model_validate(event), runtime.repository(), runtime.object_store()
-        )
-    logger.info("run planned", extra=planned.model_dump(by_alias=True))
-    return planned.model_dump(by_alias=True)
-
-
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def bill_customer(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    task = CustomerTask.model_validate(event)
-    with transient_as_retryable():
-        result = monthly.bill_customer(
-            task, runtime.repository(), runtime.utc_now, statement_to_payload
-        )
-    count(metrics, f"Outcome_{result['outcome']}")
-    return result
-
-
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def record_failure(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    task = CustomerTask.model_validate(event)
-    logger.error(
-        "customer failed",
-        extra={"customerId": task.customer_id, "error": monthly.describe(task.error)},
+    planned = monthly.plan_run(
+        PlanRunEvent.model_validate(event), runtime.repository(), runtime.object_store()
     )
-    count(metrics, "Outcome_failed")
-    with transient_as_retryable():
-        return monthly.record_failure(task, runtime.repository())
+    logger.info("run planned", extra=planned.wire())
+    return planned.wire()
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
+@metrics.log_metrics
+@retry_transient
+def bill_customer(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    result = monthly.bill_customer(
+        BillTask.model_validate(event), runtime.repository(), runtime.utc_now
+    )
+    count(metrics, f"Outcome_{result.outcome}")
+    return result.wire()
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+@retry_transient
+def record_failure(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    task = FailureTask.model_validate(event)
+    result = monthly.record_failure(task, runtime.repository())
+    logger.error("customer failed", extra={"customerId": task.customer_id, "error": result.error})
+    count(metrics, "Outcome_failed")
+    return result.wire()
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@retry_transient
 def close_run(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    with transient_as_retryable():
-        summary = monthly.close_run(CloseRunEvent.model_validate(event), runtime.repository())
-    logger.info("run closed", extra=summary)
-    return summary
+    summary = monthly.close_run(CloseRunEvent.model_validate(event), runtime.repository())
+    logger.info("run closed", extra=summary.wire())
+    return summary.wire()

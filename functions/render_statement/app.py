@@ -1,4 +1,4 @@
-"""Renders a statement's current revision to a PDF in S3."""
+"""Renders a statement revision to a PDF in S3 (once per revision)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from psa_billing import runtime
-from psa_billing.dal.errors import transient_as_retryable
-from psa_billing.dal.serde import statement_from_payload
+from psa_billing.dal.errors import retry_transient
 from psa_billing.logic.delivery import render_statement
-from psa_billing.logic.events import CustomerTask
+from psa_billing.logic.events import RenderTask
 
 logger = Logger()
 tracer = Tracer()
@@ -19,13 +18,11 @@ tracer = Tracer()
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
+@retry_transient
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    task = CustomerTask.model_validate(event)
-    with transient_as_retryable():
-        return render_statement(
-            task,
-            runtime.repository(),
-            runtime.object_store(),
-            runtime.org_cache(),
-            statement_from_payload,
-        )
+    return render_statement(
+        RenderTask.model_validate(event),
+        runtime.repository(),
+        runtime.object_store(),
+        runtime.org_cache(),
+    ).wire()

@@ -7,11 +7,10 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from psa_billing import runtime
-from psa_billing.config import get_settings
-from psa_billing.dal.errors import transient_as_retryable
+from psa_billing import config, runtime
+from psa_billing.dal.errors import retry_transient
 from psa_billing.logic.delivery import send_statement
-from psa_billing.logic.events import CustomerTask
+from psa_billing.logic.events import SendTask
 from psa_billing.observability import count
 
 logger = Logger()
@@ -22,18 +21,16 @@ metrics = Metrics()
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
+@retry_transient
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    task = CustomerTask.model_validate(event)
-    with transient_as_retryable():
-        sent = send_statement(
-            task.statement_id or "",
-            task.revision or 0,
-            repo=runtime.repository(),
-            store=runtime.object_store(),
-            mailer=runtime.mailer(),
-            orgs=runtime.org_cache(),
-            sender=get_settings().sender_email,
-            clock=runtime.utc_now,
-        )
-    count(metrics, "StatementsSent" if sent else "SendSkipped")
-    return task.out(sent=sent)
+    result = send_statement(
+        SendTask.model_validate(event),
+        repo=runtime.repository(),
+        store=runtime.object_store(),
+        mailer=runtime.mailer(),
+        orgs=runtime.org_cache(),
+        sender=config.mail().sender_email,
+        clock=runtime.utc_now,
+    )
+    count(metrics, "StatementsSent" if result.sent else "SendSkipped")
+    return result.wire()

@@ -12,7 +12,7 @@ import boto3
 import pytest
 from pypdf import PdfReader
 
-from psa_billing.config import get_settings
+from psa_billing import config
 from psa_billing.dal import keys
 from psa_billing.dal.models import CustomerItem
 from psa_billing.domain.model import Period
@@ -69,7 +69,7 @@ def test_run_bills_every_customer_exactly_as_the_rules_say(repo: Any, org_id: st
         assert draft is not None
         want = Statement.from_draft(draft, org_id=org_id, run_id="x", created_at=st.created_at)
         assert _comparable(st) == _comparable(want)
-        pdf = s3.get_object(Bucket=get_settings().statements_bucket, Key=statement_pdf_key(st))
+        pdf = s3.get_object(Bucket=config.bucket().statements_bucket, Key=statement_pdf_key(st))
         text = _pdf_text(pdf["Body"].read())
         public = st.public()
         for figure in (public["subtotal"], public["tax"], public["total"]):

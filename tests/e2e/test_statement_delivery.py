@@ -13,13 +13,14 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from psa_billing import runtime
-from psa_billing.config import get_settings
+from psa_billing import config, runtime
 from psa_billing.dal.errors import TransientError
+from psa_billing.dal.mailer import SesMailer
 from psa_billing.domain.adjustments import InvalidAdjustmentError
 from psa_billing.domain.model import Period
 from psa_billing.domain.statement import Statement, StatementStatus
 from psa_billing.logic.delivery import SendRejectedError, send_statement, statement_pdf_key
+from psa_billing.logic.events import SendTask
 from psa_billing.logic.statements import Credit, LineEdit, NotSendableError, adjust, deliver
 from psa_billing_dev.local.stack import read_outbox
 from tests.support import bill, load_demo
@@ -41,7 +42,7 @@ def _deliver(
         store=runtime.object_store(),
         mailer=mailer or runtime.mailer(),
         orgs=runtime.org_cache(),
-        sender=sender or get_settings().sender_email,
+        sender=sender or config.mail().sender_email,
         clock=_now,
         again=again,
     )
@@ -108,17 +109,16 @@ def test_a_retried_send_step_does_not_email_twice(
     before = len(_outbox_to(local_stack, st.billing_email))
 
     again = send_statement(
-        st.id,
-        0,
+        SendTask(statement_id=st.id, revision=0, pdf_key=statement_pdf_key(st)),
         repo=runtime.repository(),
         store=runtime.object_store(),
         mailer=runtime.mailer(),
         orgs=runtime.org_cache(),
-        sender=get_settings().sender_email,
+        sender=config.mail().sender_email,
         clock=_now,
     )
 
-    assert again is False
+    assert again.sent is False
     assert len(_outbox_to(local_stack, st.billing_email)) == before
 
 
@@ -143,18 +143,21 @@ def test_rejected_send_keeps_the_statement_marked_and_a_later_send_succeeds(
     assert len(_outbox_to(local_stack, st.billing_email)) - before == 1
 
 
-class _ThrottledOnce:
+class _ThrottledOnceClient:
+    """An SESv2 client whose first SendEmail is throttled, as SES does at its rate limit."""
+
     def __init__(self) -> None:
         self.calls = 0
+        self._real = boto3.client("sesv2")
 
-    def send_raw(self, raw: bytes, *, sender: str, to: str) -> str:
+    def send_email(self, **kwargs: Any) -> Any:
         self.calls += 1
         if self.calls == 1:
             raise ClientError(
                 {"Error": {"Code": "Throttling", "Message": "Maximum sending rate exceeded."}},
                 "SendEmail",
             )
-        return runtime.mailer().send_raw(raw, sender=sender, to=to)
+        return self._real.send_email(**kwargs)
 
 
 def test_throttled_send_is_retryable_and_then_goes_out(
@@ -162,7 +165,7 @@ def test_throttled_send_is_retryable_and_then_goes_out(
 ) -> None:
     st = _pending(billed)
     before = len(_outbox_to(local_stack, st.billing_email))
-    mailer = _ThrottledOnce()
+    mailer = SesMailer(client=_ThrottledOnceClient())
 
     with pytest.raises(TransientError):
         _deliver(st.id, mailer=mailer)
@@ -210,7 +213,7 @@ def test_adjustments_are_appended_and_a_resend_emails_a_new_pdf(
 
     assert resent.status is StatementStatus.SENT and resent.sent_revision == 2
     s3 = boto3.client("s3")
-    bucket = get_settings().statements_bucket
+    bucket = config.bucket().statements_bucket
 
     for rev in (0, 2):
         key = statement_pdf_key(replace(st, revision=rev))

@@ -15,6 +15,7 @@ from psa_billing.domain.run import CustomerOutcome, Outcome
 from psa_billing.domain.statement import Statement
 from psa_billing.ingest.validate import ImportRejected
 from psa_billing.logic.importing import import_document
+from psa_billing.runtime import utc_now
 from tests.support import load_demo
 
 PERIOD = Period(2026, 10)
@@ -50,7 +51,7 @@ def _doc(org_id: str, **extra: Any) -> dict[str, Any]:
 
 
 def _import(repo: Any, doc: dict[str, Any]) -> Any:
-    return import_document(json.dumps(doc).encode(), repo)
+    return import_document(json.dumps(doc).encode(), repo, clock=utc_now)
 
 
 def test_one_customer_period_is_read_with_two_queries(
@@ -144,7 +145,7 @@ def test_a_revision_can_be_claimed_for_sending_only_once(repo: Any, org_id: str)
     granted = [c for c in claims if c is not None]
     assert len(granted) == 1
     assert granted[0].billing_email == "ap@muller.example"
-    repo.mark_sent(st.id, 0)
+    repo.mark_sent(st.id, 0, "ses-message-1")
     assert repo.claim_for_sending(st.id, 0) is None
     assert repo.get_statement(st.id).sent_revision == 0
 

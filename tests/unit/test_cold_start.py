@@ -43,3 +43,32 @@ def test_billing_function_does_not_import_pdf_or_email_code() -> None:
 )
 def test_no_function_imports_local_only_tools(module: str) -> None:
     assert _loaded(_modules_after_import(module), LOCAL_ONLY) == []
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "psa_billing.logic.monthly",
+        "psa_billing.logic.delivery",
+        "psa_billing.logic.statements",
+        "psa_billing.logic.importing",
+        "psa_billing.logic.events",
+        "psa_billing.logic.ports",
+    ],
+)
+def test_use_cases_load_no_aws_sdk_or_adapter(module: str) -> None:
+    """STYLE.md 4: use cases take their collaborators; only adapters import boto3."""
+    modules = _modules_after_import(module)
+    adapters = (
+        "boto3",
+        "botocore",
+        "pynamodb",
+        "psa_billing.dal.repository",
+        "psa_billing.runtime",
+    )
+    assert _loaded(modules, adapters) == []
+
+
+def test_api_function_imports_no_local_serving_or_dev_tools() -> None:
+    modules = _modules_after_import("functions.api.app")
+    assert _loaded(modules, ("uvicorn", "schemathesis", "psa_billing_dev", "pytest")) == []

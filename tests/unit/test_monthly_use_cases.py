@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from psa_billing.dal.serde import statement_to_payload
 from psa_billing.domain.model import CustomerPeriodData, Period
 from psa_billing.domain.org import Organisation
 from psa_billing.domain.run import CustomerOutcome, Run, RunStatus
@@ -17,7 +16,14 @@ from psa_billing.domain.statement import Statement
 from psa_billing.ingest.grouping import customer_data
 from psa_billing.ingest.validate import EmptyExisting, validate_document
 from psa_billing.logic import monthly
-from psa_billing.logic.events import CloseRunEvent, CustomerTask, PlanRunEvent
+from psa_billing.logic.events import (
+    BillResult,
+    BillTask,
+    CloseRunEvent,
+    FailureTask,
+    PlanRunEvent,
+    RenderTask,
+)
 from psa_billing_dev.demo import demo_document
 
 PERIOD = Period(2026, 10)
@@ -99,14 +105,17 @@ def _plan(repo: FakeRepo, store: FakeStore, run_id: str, **request: Any) -> Any:
     return monthly.plan_run(event, repo, store)
 
 
-def _bill_all(repo: FakeRepo, store: FakeStore, planned: Any) -> list[dict[str, Any]]:
-    results = []
-    for item in store.objects[planned.manifest_key]:
-        task = CustomerTask.model_validate(
-            {**item, "period": planned.period, "runId": planned.run_id}
-        )
-        results.append(monthly.bill_customer(task, repo, lambda: NOW, statement_to_payload))
-    return results
+def _tasks(store: FakeStore, planned: Any) -> list[BillTask]:
+    """What the state machine hands the bill step: each batch's customers with the run."""
+    return [
+        BillTask.model_validate({**ref, "period": planned.period, "runId": planned.run_id})
+        for batch in store.objects[planned.manifest_key]
+        for ref in batch["customers"]
+    ]
+
+
+def _bill_all(repo: FakeRepo, store: FakeStore, planned: Any) -> list[BillResult]:
+    return [monthly.bill_customer(task, repo, lambda: NOW) for task in _tasks(store, planned)]
 
 
 def test_scheduled_run_bills_the_previous_month_of_every_organisation() -> None:
@@ -117,23 +126,22 @@ def test_scheduled_run_bills_the_previous_month_of_every_organisation() -> None:
     planned = _plan(repo, store, "sched-1", trigger="schedule")
 
     assert planned.period == "2026-10"
-    manifest = store.objects[planned.manifest_key]
-    assert {(i["orgId"], i["customerId"]) for i in manifest} == set(repo.data)
-    assert planned.total == 5
+    assert {(t.org_id, t.customer_id) for t in _tasks(store, planned)} == set(repo.data)
+    assert planned.total == 5 and planned.batches == 1
 
 
 def test_a_rerun_plans_only_the_customers_not_yet_billed() -> None:
     repo, store = FakeRepo(), FakeStore()
     repo.add_org("alpha", 6, seed=3)
     first = _plan(repo, store, "run-1", orgId="alpha", period="2026-10")
-    billed = sum(r["outcome"] == "billed" for r in _bill_all(repo, store, first))
+    billed = sum(r.outcome == "billed" for r in _bill_all(repo, store, first))
 
     second = _plan(repo, store, "run-2", orgId="alpha", period="2026-10")
 
     assert second.already_billed == billed
     assert second.total == 6 - billed
     summary = monthly.close_run(CloseRunEvent(runId="run-2", period="2026-10"), repo)
-    assert summary["counts"]["already_billed"] == billed
+    assert summary.counts["already_billed"] == billed
 
 
 def test_unknown_organisation_or_customer_fails_the_plan_with_a_clear_error() -> None:
@@ -149,18 +157,17 @@ def test_a_retried_bill_step_of_the_same_run_carries_on_with_its_statement() -> 
     repo, store = FakeRepo(), FakeStore()
     repo.add_org("alpha", 2, seed=5)
     planned = _plan(repo, store, "run-1", orgId="alpha", period="2026-10")
-    item = store.objects[planned.manifest_key][0]
-    task = CustomerTask.model_validate({**item, "period": "2026-10", "runId": "run-1"})
+    task = _tasks(store, planned)[0]
 
-    first = monthly.bill_customer(task, repo, lambda: NOW, statement_to_payload)
-    retry = monthly.bill_customer(task, repo, lambda: NOW, statement_to_payload)
+    first = monthly.bill_customer(task, repo, lambda: NOW)
+    retry = monthly.bill_customer(task, repo, lambda: NOW)
     other_run = monthly.bill_customer(
-        task.model_copy(update={"run_id": "run-2"}), repo, lambda: NOW, statement_to_payload
+        task.model_copy(update={"run_id": "run-2"}), repo, lambda: NOW
     )
 
-    assert first["outcome"] == retry["outcome"] == "billed"
-    assert retry["statement"] == first["statement"]
-    assert other_run["outcome"] == "already_billed"
+    assert first.outcome == retry.outcome == "billed"
+    assert retry.statement == first.statement
+    assert other_run.outcome == "already_billed"
     assert len(repo.statements) == 1
 
 
@@ -168,11 +175,10 @@ def test_a_failed_customer_is_recorded_with_the_lambda_error_unpacked() -> None:
     repo = FakeRepo()
     repo.start_run(Run("run-1", "2026-10", ("alpha",), RunStatus.RUNNING, 1, NOW.isoformat()))
     cause = json.dumps({"errorType": "UnknownCurrencyError", "errorMessage": "unknown 'XXX'"})
-    task = CustomerTask.model_validate(
+    task = FailureTask.model_validate(
         {
             "orgId": "alpha",
             "customerId": "c1",
-            "period": "2026-10",
             "runId": "run-1",
             "error": {"Error": "UnknownCurrencyError", "Cause": cause},
         }
@@ -181,23 +187,53 @@ def test_a_failed_customer_is_recorded_with_the_lambda_error_unpacked() -> None:
     monthly.record_failure(task, repo)
     summary = monthly.close_run(CloseRunEvent(runId="run-1", period="2026-10"), repo)
 
-    assert summary["status"] == "succeeded_with_failures"
-    assert summary["failures"] == [
+    assert summary.status == "succeeded_with_failures"
+    assert summary.failures == [
         {"orgId": "alpha", "customerId": "c1", "error": "UnknownCurrencyError: unknown 'XXX'"}
     ]
 
 
-def test_a_large_statement_travels_by_reference_not_in_the_payload() -> None:
+def test_a_large_statement_travels_by_reference_not_in_the_payload(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    repo, store = FakeRepo(), FakeStore()
+    repo.add_org("alpha", 1, seed=6)
+    planned = _plan(repo, store, "run-1", orgId="alpha", period="2026-10")
+    monkeypatch.setattr(monthly, "INLINE_STATEMENT_LIMIT", 100)
+
+    result = monthly.bill_customer(_tasks(store, planned)[0], repo, lambda: NOW)
+
+    assert result.outcome == "billed"
+    assert result.statement is None and result.statement_id
+    assert "statement" in result.wire() and result.wire()["statement"] is None
+
+
+def test_a_small_statement_travels_whole_and_exact_to_the_render_step() -> None:
     repo, store = FakeRepo(), FakeStore()
     repo.add_org("alpha", 1, seed=6)
     planned = _plan(repo, store, "run-1", orgId="alpha", period="2026-10")
 
-    def huge(st: Statement) -> dict[str, Any]:
-        return {**statement_to_payload(st), "padding": "x" * monthly.INLINE_STATEMENT_LIMIT}
+    result = monthly.bill_customer(_tasks(store, planned)[0], repo, lambda: NOW)
+    wire = json.loads(json.dumps(result.wire()))  # what Step Functions carries
+    task = RenderTask.model_validate(
+        {"statementId": wire["statementId"], "revision": 0, "statement": wire["statement"]}
+    )
 
-    item = store.objects[planned.manifest_key][0]
-    task = CustomerTask.model_validate({**item, "period": "2026-10", "runId": "run-1"})
-    result = monthly.bill_customer(task, repo, lambda: NOW, huge)
+    assert task.statement is not None
+    assert task.statement.statement() == replace(
+        repo.statements[result.statement_id or ""], inputs=None
+    )
 
-    assert result["outcome"] == "billed"
-    assert "statement" not in result and result["statementId"]
+
+def test_customers_are_planned_in_batches_of_the_batch_size(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    repo, store = FakeRepo(), FakeStore()
+    repo.add_org("alpha", 7, seed=8)
+    monkeypatch.setattr(monthly, "BATCH_SIZE", 3)
+
+    planned = _plan(repo, store, "run-1", orgId="alpha", period="2026-10")
+
+    sizes = [len(b["customers"]) for b in store.objects[planned.manifest_key]]
+    assert planned.batches == 3
+    assert sizes == [3, 3, 1]

@@ -65,7 +65,7 @@ def run_demo(*, customers: int, seed: int, out: Path) -> None:
     period = Period.before(datetime.now(UTC).date())
     repo = runtime.repository()
     doc = demo_document_json(customers, seed, period, org_id="demo-msp")
-    result = import_document(doc.encode(), repo)
+    result = import_document(doc.encode(), repo, clock=runtime.utc_now)
     org = repo.get_org("demo-msp")
     repo.put_org(
         Organisation(
@@ -89,9 +89,9 @@ def run_demo(*, customers: int, seed: int, out: Path) -> None:
 
 
 def _bucket() -> str:
-    from psa_billing.config import get_settings  # noqa: PLC0415
+    from psa_billing import config  # noqa: PLC0415
 
-    return get_settings().statements_bucket
+    return config.bucket().statements_bucket
 
 
 def export_outputs(out: Path) -> tuple[list[Path], list[Path]]:

@@ -85,11 +85,12 @@ def import_cmd(file: Path, dry_run: bool) -> None:
     The whole document is checked first; a document with any problem is refused with
     every problem listed, and nothing is written.
     """
+    from psa_billing import runtime  # noqa: PLC0415
     from psa_billing.ingest.validate import ImportRejected  # noqa: PLC0415
     from psa_billing.logic.importing import import_document  # noqa: PLC0415
 
     try:
-        result = import_document(file.read_bytes(), _repo(), dry_run=dry_run)
+        result = import_document(file.read_bytes(), _repo(), clock=runtime.utc_now, dry_run=dry_run)
     except ImportRejected as exc:
         for problem in exc.problems:
             click.echo(f"  {problem}", err=True)
@@ -257,8 +258,7 @@ def statements_adjust(
 
 
 def _deliver(statement_id: str, again: bool) -> Any:
-    from psa_billing import runtime  # noqa: PLC0415
-    from psa_billing.config import get_settings  # noqa: PLC0415
+    from psa_billing import config, runtime  # noqa: PLC0415
     from psa_billing.logic.statements import deliver  # noqa: PLC0415
 
     return deliver(
@@ -267,7 +267,7 @@ def _deliver(statement_id: str, again: bool) -> Any:
         store=runtime.object_store(),
         mailer=runtime.mailer(),
         orgs=runtime.org_cache(),
-        sender=get_settings().sender_email,
+        sender=config.mail().sender_email,
         clock=runtime.utc_now,
         again=again,
     )

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from psa_billing.config import get_settings
+from psa_billing import config
 from psa_billing.domain.model import Line
 from psa_billing.domain.money import Currency, format_amount
 from psa_billing.domain.statement import Statement, format_percent, format_quantity
@@ -45,7 +45,7 @@ def run_and_wait(
     repo: Any, *, org_id: str, period: str, customers: list[str] | None, wait: bool
 ) -> dict[str, Any] | None:
     request = RunRequest(trigger="manual", orgId=org_id, period=period, customerIds=customers)
-    arn = start_run(get_settings().state_machine_arn, request)
+    arn = start_run(config.run().state_machine_arn, request)
     run_id = arn.rsplit(":", 1)[-1]
     if not wait:
         click.echo(run_id)

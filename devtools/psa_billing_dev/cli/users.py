@@ -32,21 +32,21 @@ def _fail(message: str) -> None:
 
 def _connect() -> tuple[Any, Any, Any]:
     """(cognito-idp client, pool, access repository) for the current target."""
-    from psa_billing.config import get_settings  # noqa: PLC0415
+    from psa_billing import config  # noqa: PLC0415
     from psa_billing.dal.access import AccessRepository  # noqa: PLC0415
     from psa_billing_dev.local.cognito import find_pool, idp_client  # noqa: PLC0415
 
     endpoint = None
     if not target.targets_aws():
         endpoint = target.use_local_stack()
-    get_settings.cache_clear()
+    config.clear_cache()
     idp = idp_client(endpoint)
     try:
         pool = find_pool(idp)
     except LookupError as exc:
         _fail(str(exc))
         raise
-    s = get_settings()
+    s = config.storage()
     return idp, pool, AccessRepository(s.data_table, s.aws_default_region)
 
 
@@ -265,7 +265,7 @@ DEMO_PASSWORD = "Demo-Billing-2026"  # noqa: S105
 def start_local_api(stack: Any, *, demo: bool) -> Any:
     """Serve the API beside the local stack; with the demo, an OWNER of demo-msp.
     A port already in use ends `local up` with one line, not a traceback or a hang."""
-    from psa_billing.config import get_settings  # noqa: PLC0415
+    from psa_billing import config  # noqa: PLC0415
     from psa_billing.dal.access import AccessRepository  # noqa: PLC0415
     from psa_billing_dev.local.api_server import ApiPortInUseError, start_api_server  # noqa: PLC0415
     from psa_billing_dev.local.cognito import PoolRef, idp_client  # noqa: PLC0415
@@ -280,7 +280,7 @@ def start_local_api(stack: Any, *, demo: bool) -> Any:
         res = stack.resources
         pool = PoolRef(res.user_pool_id, res.user_pool_client_id, res.region)
         sub, _ = create_user_with_mfa(idp_client(stack.endpoint), pool, DEMO_EMAIL, DEMO_PASSWORD)
-        s = get_settings()
+        s = config.storage()
         AccessRepository(s.data_table, s.aws_default_region).put_membership(
             sub, DEMO_EMAIL, "demo-msp", Role.OWNER.value
         )

@@ -20,6 +20,31 @@ from psa_billing_dev.local import hook
 _state = threading.local()
 
 
+# IAM's service prefix where it differs from botocore's service name.
+_IAM_PREFIX = {"sesv2": "ses", "stepfunctions": "states"}
+# What each TransactWriteItems entry needs permission for (IAM has no action of its own
+# for a transaction: it checks the item-level action of every entry).
+_TRANSACT_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+}
+
+
+def iam_actions(service: str, operation: str, params: dict[str, Any]) -> set[str]:
+    """The IAM actions one API call needs, e.g. {"dynamodb:PutItem"} for a transaction
+    of Puts, {"ses:SendEmail"} for SESv2 SendEmail."""
+    prefix = _IAM_PREFIX.get(service, service)
+    if service == "dynamodb" and operation == "TransactWriteItems":
+        return {
+            f"dynamodb:{_TRANSACT_ACTIONS[kind]}"
+            for entry in params.get("TransactItems", [])
+            for kind in entry
+        }
+    return {f"{prefix}:{operation}"}
+
+
 class RequestCounter:
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -27,12 +52,17 @@ class RequestCounter:
         self.in_handlers: Counter[tuple[str, str, str]] = Counter()
         # (service, operation) for every other call (the engine's fan-out, the caller's own).
         self.outside: Counter[tuple[str, str]] = Counter()
+        # handler -> the IAM actions its calls needed (tests/integration/test_iam.py).
+        self.actions: dict[str, set[str]] = {}
 
-    def record(self, service: str, operation: str) -> None:
+    def record(self, service: str, operation: str, params: dict[str, Any] | None = None) -> None:
         handler = getattr(_state, "handler", None)
         with self._lock:
             if handler:
                 self.in_handlers[(handler, service, operation)] += 1
+                self.actions.setdefault(handler, set()).update(
+                    iam_actions(service, operation, params or {})
+                )
             else:
                 self.outside[(service, operation)] += 1
 
@@ -46,6 +76,7 @@ class RequestCounter:
         with self._lock:
             self.in_handlers.clear()
             self.outside.clear()
+            self.actions.clear()
 
 
 _counter: RequestCounter | None = None
@@ -65,10 +96,11 @@ def install() -> RequestCounter:
         client = _original_create_client(self, *args, **kwargs)
         service = client.meta.service_model.service_name
 
-        def before_call(model: Any, **_: Any) -> None:
-            counter.record(service, model.name)
+        def before_call(model: Any, params: Any = None, **_: Any) -> None:
+            counter.record(service, model.name, params if isinstance(params, dict) else None)
 
-        client.meta.events.register("before-call", before_call)
+        # Once per API call, with the call's own parameters (before serialisation).
+        client.meta.events.register("before-parameter-build", before_call)
         return client
 
     @functools.wraps(_original_run_handler)

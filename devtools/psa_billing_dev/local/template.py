@@ -45,7 +45,12 @@ PSEUDO_PARAMETER_DEFAULTS: Final[Mapping[str, str]] = MappingProxyType(
 # GIL) with the moto server, and 100 concurrent handlers only make requests time out.
 # An explicit override ({"LogLevel": "DEBUG"}) still wins.
 LOCAL_PARAMETER_DEFAULTS: Final[Mapping[str, str]] = MappingProxyType(
-    {"LogLevel": "WARNING", "MapMaxConcurrency": "10"}
+    {
+        "LogLevel": "WARNING",
+        "MapMaxConcurrency": "10",
+        # moto's engine runs only STANDARD Map children (its ASL parser refuses EXPRESS).
+        "MapChildExecutionType": "STANDARD",
+    }
 )
 
 # Logical ids the rest of the code relies on (template.yaml must keep them).

@@ -16,16 +16,18 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class ApiSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
 
-    data_table: str = "psa-billing-local-data"
-    statements_bucket: str = "psa-billing-local-statements-123456789012"
-    state_machine_arn: str = ""
+    # Resource names have no defaults: a function deployed without its environment fails
+    # at its first request, naming the variable, rather than talk to another table.
+    data_table: str
+    statements_bucket: str
+    state_machine_arn: str
     aws_default_region: str = "us-east-1"
-    user_pool_id: str = ""
-    user_pool_client_id: str = ""
+    user_pool_id: str
+    user_pool_client_id: str
     # Configured separately: moto's tokens carry the real-looking Cognito issuer while
     # its keys are served by the local endpoint.
-    auth_issuer: str = ""
-    auth_jwks_url: str = ""
+    auth_issuer: str
+    auth_jwks_url: str
     # A second trusted issuer for machine tokens (locally: the local token endpoint;
     # on AWS machine tokens come from the Cognito issuer above, so this stays empty).
     machine_token_issuer: str = ""
@@ -38,9 +40,9 @@ class ApiSettings(BaseSettings):
     # Signs list cursors. On AWS it comes from Secrets Manager (cursor_secret_id).
     cursor_secret: SecretStr = SecretStr("")
     cursor_secret_id: str = ""
-    idempotency_table: str = ""
-    render_function_name: str = ""
-    send_function_name: str = ""
+    idempotency_table: str
+    render_function_name: str
+    send_function_name: str
     pdf_url_seconds: int = 300
     # Sign-in lockout (docs/api.md "Lockout"): this many failures in the window lock
     # the account for lock_seconds.

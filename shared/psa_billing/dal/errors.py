@@ -1,14 +1,21 @@
-"""Adapter errors. ``TransientError`` is the name the state machine retries on."""
+"""Adapter errors: which AWS failures are worth retrying, and one decorator that turns
+them into ``TransientError`` (the name the state machine retries on)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import ParamSpec, TypeVar
 
 from botocore.exceptions import ClientError, ConnectionError, ReadTimeoutError
 
+from psa_billing.logic.transient import TransientError
+
+P = ParamSpec("P")
 T = TypeVar("T")
+
+__all__ = ["TransientError", "is_transient", "retry_transient", "transient_as_retryable"]
 
 # Error codes AWS returns when asking again later is the right answer.
 TRANSIENT_CODES = frozenset(
@@ -29,10 +36,6 @@ TRANSIENT_CODES = frozenset(
 )
 
 
-class TransientError(Exception):
-    """A failure worth retrying with backoff (Step Functions matches this class name)."""
-
-
 def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, ConnectionError | ReadTimeoutError):
         return True
@@ -44,8 +47,7 @@ def is_transient(exc: BaseException) -> bool:
 
 @contextmanager
 def transient_as_retryable() -> Iterator[None]:
-    """Re-raise throttling and outages as ``TransientError`` so that the state machine's
-    Retry (with backoff) handles them; anything else propagates unchanged."""
+    """Re-raise throttling and outages as ``TransientError``; anything else unchanged."""
     try:
         yield
     except TransientError:
@@ -56,6 +58,13 @@ def transient_as_retryable() -> Iterator[None]:
         raise
 
 
-def retryable(fn: Callable[[], T]) -> T:
-    with transient_as_retryable():
-        return fn()
+def retry_transient(fn: Callable[P, T]) -> Callable[P, T]:
+    """Handler decorator: throttling and outages leave the function as ``TransientError``
+    so that the state machine's Retry (with backoff) handles them."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        with transient_as_retryable():
+            return fn(*args, **kwargs)
+
+    return wrapper

@@ -112,6 +112,18 @@ def outcome_sk(org_id: str, customer_id: str) -> str:
     return f"{OUTCOME_PREFIX}{org_id}#{customer_id}"
 
 
+# -- S3 object keys (the statements bucket) ------------------------------------------
+
+
+def pdf_key(org_id: str, period: str, customer_id: str, revision: int) -> str:
+    """One object per revision, never overwritten (billing-rules.md "Re-send")."""
+    return f"statements/{org_id}/{period}/{customer_id}-r{revision}.pdf"
+
+
+def manifest_key(run_id: str) -> str:
+    return f"runs/{run_id}/manifest.json"
+
+
 # ----------------------------------------------------------------------------------------
 # API access (branch `api`): see models.py's block of the same name.
 

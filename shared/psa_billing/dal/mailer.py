@@ -7,15 +7,19 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from psa_billing.dal.errors import transient_as_retryable
+
 
 class SesMailer:
     def __init__(self, client: Any | None = None) -> None:
         self._ses = client or boto3.client("sesv2", config=Config(max_pool_connections=32))
 
     def send_raw(self, raw: bytes, *, sender: str, to: str) -> str:
-        resp = self._ses.send_email(
-            FromEmailAddress=sender,
-            Destination={"ToAddresses": [to]},
-            Content={"Raw": {"Data": raw}},
-        )
+        """Returns SES's message id; throttling and outages raise ``TransientError``."""
+        with transient_as_retryable():
+            resp = self._ses.send_email(
+                FromEmailAddress=sender,
+                Destination={"ToAddresses": [to]},
+                Content={"Raw": {"Data": raw}},
+            )
         return str(resp.get("MessageId", ""))

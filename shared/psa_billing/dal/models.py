@@ -148,6 +148,7 @@ class StatementItem(Item, discriminator="statement"):
     sent_revision = NumberAttribute(null=True)
     sent_at = UnicodeAttribute(null=True)
     claimed_revision = NumberAttribute(null=True)
+    message_id = UnicodeAttribute(null=True)  # SES message id of the last send
 
 
 class AdjustmentItem(Item, discriminator="adjustment"):

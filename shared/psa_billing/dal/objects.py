@@ -39,20 +39,3 @@ class ObjectStore:
     def get(self, key: str) -> bytes:
         body: bytes = self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         return body
-
-    def exists(self, key: str) -> bool:
-        try:
-            self._s3.head_object(Bucket=self.bucket, Key=key)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
-                return False
-            raise
-        return True
-
-
-def pdf_key(org_id: str, period: str, customer_id: str, revision: int) -> str:
-    return f"statements/{org_id}/{period}/{customer_id}-r{revision}.pdf"
-
-
-def manifest_key(run_id: str) -> str:
-    return f"runs/{run_id}/manifest.json"

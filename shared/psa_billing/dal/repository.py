@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import heapq
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from pynamodb.connection import Connection
@@ -17,6 +17,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from psa_billing.dal import keys
+from psa_billing.dal.existing import DynamoExisting
 from psa_billing.dal.models import (
     AdjustmentItem,
     ContractItem,
@@ -34,15 +35,21 @@ from psa_billing.dal.models import (
 )
 from psa_billing.dal.serde import (
     adjustment_from,
+    adjustment_item,
     contract_from,
     customer_from,
-    dec,
     device_from,
     entry_from,
-    inputs_to_blob,
-    lines_to_json,
+    import_items,
+    org_from,
+    org_item,
+    outcome_from,
+    outcome_item,
     project_from,
+    run_from,
+    run_item,
     statement_from,
+    statement_item,
     ticket_from,
 )
 from psa_billing.domain.adjustments import Adjustment
@@ -58,8 +65,9 @@ from psa_billing.domain.model import (
     TimeEntry,
 )
 from psa_billing.domain.org import Organisation
-from psa_billing.domain.run import CustomerOutcome, Outcome, Run, RunStatus
+from psa_billing.domain.run import CustomerOutcome, Run, RunStatus
 from psa_billing.domain.statement import Statement, StatementStatus
+from psa_billing.ingest.validate import ValidatedImport
 
 
 class ConcurrentChangeError(BillingError):
@@ -86,30 +94,23 @@ class DynamoRepository:
         bind(table_name, region)
         self._region = region
 
+    @staticmethod
+    def _tx_connection() -> Connection:
+        """The models' own Connection (one botocore client per warm function) for the
+        transactions too: building a new one per TransactWrite cost ~70 ms of CPU."""
+        connection: Connection = Item._get_connection().connection
+        return connection
+
     # -- organisations and customers ------------------------------------------------
 
     def get_org(self, org_id: str) -> Organisation | None:
         try:
-            item = OrgItem.get(keys.ORGS_PK, keys.org_sk(org_id))
+            return org_from(OrgItem.get(keys.ORGS_PK, keys.org_sk(org_id)))
         except DoesNotExist:
             return None
-        return Organisation(
-            id=item.org_id,
-            name=item.name,
-            address_lines=tuple(x for x in item.address.split("\n") if x),
-            email=item.email,
-        )
 
     def put_org(self, org: Organisation) -> None:
-        OrgItem(
-            pk=keys.ORGS_PK,
-            sk=keys.org_sk(org.id),
-            org_id=org.id,
-            name=org.name,
-            address="\n".join(org.address_lines),
-            email=org.email,
-            updated_at=_now(),
-        ).save()
+        org_item(org, _now()).save()
 
     def list_org_ids(self) -> list[str]:
         return [
@@ -167,58 +168,13 @@ class DynamoRepository:
 
     # -- statements -------------------------------------------------------------------
 
-    def _statement_item(self, st: Statement) -> StatementItem:
-        assert st.inputs is not None, "a new statement records its inputs"
-        period = str(st.period)
-        shard = keys.statement_shard(st.customer_id)
-        return StatementItem(
-            pk=keys.statement_pk(st.id),
-            sk=keys.STATEMENT_SK,
-            org_id=st.org_id,
-            gsi1pk=keys.customer_view_pk(st.org_id, st.customer_id),
-            gsi1sk=keys.statement_view_sk(period),
-            gsi2pk=keys.org_statements_pk(st.org_id, shard),
-            gsi2sk=keys.org_statements_sk(period, st.customer_id),
-            statement_id=st.id,
-            customer_id=st.customer_id,
-            customer_name=st.customer_name,
-            period=period,
-            currency=st.currency,
-            status=str(st.status),
-            revision=st.revision,
-            lines=lines_to_json(st.lines),
-            subtotal=dec(st.subtotal),
-            tax_percent=dec(st.tax_percent),
-            tax=dec(st.tax),
-            total=dec(st.total),
-            auto_send=st.auto_send,
-            billing_email=st.billing_email,
-            created_at=st.created_at.isoformat(),
-            run_id=st.run_id,
-            inputs=inputs_to_blob(st.inputs),
-            send_attempts=0,
-        )
-
-    def _outcome_item(self, o: CustomerOutcome) -> OutcomeItem:
-        return OutcomeItem(
-            pk=keys.run_pk(o.run_id),
-            sk=keys.outcome_sk(o.org_id, o.customer_id),
-            org_id=o.org_id,
-            run_id=o.run_id,
-            customer_id=o.customer_id,
-            outcome=str(o.outcome),
-            statement_id=o.statement_id,
-            error=o.error,
-            at=_now(),
-        )
-
     def create_statement(self, st: Statement, outcome: CustomerOutcome) -> bool:
         """One TransactWriteItems: the statement, only if none exists for (org, customer,
         period), together with the run's record of it. False when already billed."""
         try:
-            with TransactWrite(connection=Connection(region=self._region)) as tx:
-                tx.save(self._statement_item(st), condition=StatementItem.pk.does_not_exist())
-                tx.save(self._outcome_item(outcome))
+            with TransactWrite(connection=self._tx_connection()) as tx:
+                tx.save(statement_item(st), condition=StatementItem.pk.does_not_exist())
+                tx.save(outcome_item(outcome, _now()))
         except TransactWriteError as exc:
             if _is_condition_failure(exc):
                 return False
@@ -226,7 +182,7 @@ class DynamoRepository:
         return True
 
     def record_outcome(self, outcome: CustomerOutcome) -> None:
-        self._outcome_item(outcome).save()
+        outcome_item(outcome, _now()).save()
 
     def get_statement(self, statement_id: str, *, with_inputs: bool = False) -> Statement | None:
         """One Query: the statement item and, after it, its adjustments in order."""
@@ -245,29 +201,10 @@ class DynamoRepository:
         """One TransactWriteItems: the adjustment, appended, and the statement's revision
         raised from the one the adjustment was validated against. A concurrent
         adjustment, or one while the statement is being emailed, is refused."""
-        period = str(st.period)
-        item = AdjustmentItem(
-            pk=keys.statement_pk(st.id),
-            sk=keys.adjustment_sk(adj.number),
-            # Listed right after its statement in GSI2, so lists show current totals.
-            gsi2pk=keys.org_statements_pk(st.org_id, keys.statement_shard(st.customer_id)),
-            gsi2sk=keys.org_adjustment_sk(period, st.customer_id, adj.number),
-            org_id=st.org_id,
-            statement_id=st.id,
-            number=adj.number,
-            adjustment_kind=str(adj.kind),
-            at=adj.at,
-            actor=adj.actor,
-            reason=adj.reason,
-            line_id=adj.line_id,
-            description=adj.description,
-            quantity=dec(adj.quantity),
-            unit_price=dec(adj.unit_price),
-            amount=dec(adj.amount),
-        )
+        item = adjustment_item(st, adj)
         target = StatementItem(pk=keys.statement_pk(st.id), sk=keys.STATEMENT_SK)
         try:
-            with TransactWrite(connection=Connection(region=self._region)) as tx:
+            with TransactWrite(connection=self._tx_connection()) as tx:
                 tx.save(item, condition=AdjustmentItem.pk.does_not_exist())
                 tx.update(
                     target,
@@ -286,9 +223,12 @@ class DynamoRepository:
                 ) from exc
             raise
 
-    def _org_statement_items(self, org_id: str, period: str | None) -> Iterator[Item]:
+    def _org_statement_items(
+        self, org_id: str, period: str | None, attributes: list[str] | None = None
+    ) -> Iterator[Item]:
         """An organisation's statements (of one period) in (period, customer) order, each
-        followed by its adjustments: one Query per shard, merged."""
+        followed by its adjustments: one Query per shard, merged. ``attributes`` limits
+        what is read (planning needs only the customer ids)."""
         streams = []
         for shard in range(keys.STATEMENT_SHARDS):
             pk = keys.org_statements_pk(org_id, shard)
@@ -296,7 +236,9 @@ class DynamoRepository:
             streams.append(
                 (
                     (item.gsi2sk or "", n, item)
-                    for n, item in enumerate(Item.org_statements.query(pk, cond))
+                    for n, item in enumerate(
+                        Item.org_statements.query(pk, cond, attributes_to_get=attributes)
+                    )
                 )
             )
         for _, _, item in heapq.merge(*streams):
@@ -312,9 +254,10 @@ class DynamoRepository:
         return [statement_from(i, adjustments=tuple(adj)) for i, adj in found]
 
     def billed_customer_ids(self, org_id: str, period: str) -> set[str]:
+        only = ["kind", "customer_id", "gsi2sk"]
         return {
             i.customer_id
-            for i in self._org_statement_items(org_id, period)
+            for i in self._org_statement_items(org_id, period, only)
             if isinstance(i, StatementItem)
         }
 
@@ -353,13 +296,14 @@ class DynamoRepository:
             raise
         return statement_from(item)
 
-    def mark_sent(self, statement_id: str, revision: int) -> None:
+    def mark_sent(self, statement_id: str, revision: int, message_id: str) -> None:
         item = StatementItem(pk=keys.statement_pk(statement_id), sk=keys.STATEMENT_SK)
         item.update(
             actions=[
                 StatementItem.status.set(str(StatementStatus.SENT)),
                 StatementItem.sent_revision.set(revision),
                 StatementItem.sent_at.set(_now()),
+                StatementItem.message_id.set(message_id),
                 StatementItem.last_error.remove(),
             ],
             condition=StatementItem.claimed_revision == revision,
@@ -379,18 +323,7 @@ class DynamoRepository:
 
     def start_run(self, run: Run) -> None:
         """Idempotent: a retried plan step finds its run already there."""
-        item = RunItem(
-            pk=keys.run_pk(run.run_id),
-            sk=keys.RUN_SK,
-            org_id=",".join(run.org_ids),
-            run_id=run.run_id,
-            period=run.period,
-            org_ids=",".join(run.org_ids),
-            status=str(run.status),
-            total=run.total,
-            started_at=run.started_at,
-            counts=json.dumps(run.counts, sort_keys=True),
-        )
+        item = run_item(run)
         try:
             item.save(condition=RunItem.pk.does_not_exist())
         except PutError as exc:
@@ -402,30 +335,13 @@ class DynamoRepository:
             item = RunItem.get(keys.run_pk(run_id), keys.RUN_SK, consistent_read=True)
         except DoesNotExist:
             return None
-        return Run(
-            run_id=item.run_id,
-            period=item.period,
-            org_ids=tuple(x for x in item.org_ids.split(",") if x),
-            status=RunStatus(item.status),
-            total=int(item.total),
-            started_at=item.started_at,
-            finished_at=item.finished_at,
-            counts=json.loads(item.counts) if item.counts else {},
-            error=item.error,
-        )
+        return run_from(item)
 
     def outcomes(self, run_id: str) -> Iterator[CustomerOutcome]:
         for item in OutcomeItem.query(
             keys.run_pk(run_id), OutcomeItem.sk.startswith(keys.OUTCOME_PREFIX)
         ):
-            yield CustomerOutcome(
-                run_id=item.run_id,
-                org_id=item.org_id,
-                customer_id=item.customer_id,
-                outcome=Outcome(item.outcome),
-                statement_id=item.statement_id,
-                error=item.error,
-            )
+            yield outcome_from(item)
 
     def finish_run(
         self, run_id: str, status: RunStatus, counts: dict[str, int], error: str | None
@@ -442,11 +358,14 @@ class DynamoRepository:
 
     # -- import -------------------------------------------------------------------------
 
-    def write_items(self, items: Iterable[Item]) -> int:
+    def existing(self, org_id: str) -> DynamoExisting:
+        return DynamoExisting(org_id)
+
+    def write_import(self, validated: ValidatedImport, now: str) -> int:
         """BatchWriteItem, 25 at a time; unprocessed items are retried by pynamodb."""
         n = 0
         with Item.batch_write() as batch:
-            for item in items:
+            for item in import_items(validated, self.get_org(validated.org_id), now):
                 batch.save(item)
                 n += 1
         return n

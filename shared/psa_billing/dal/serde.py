@@ -1,19 +1,28 @@
-"""Conversions between stored items and domain objects (money and dates as strings)."""
+"""The one mapping between stored items and domain objects (money and dates as strings).
+
+Nothing else builds pynamodb items: the repository and the import adapter call these.
+"""
 
 from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from psa_billing.dal import keys
 from psa_billing.dal.models import (
     AdjustmentItem,
     ContractItem,
     CustomerItem,
     DeviceItem,
+    Item,
+    OrgItem,
+    OutcomeItem,
     ProjectItem,
+    RunItem,
     StatementItem,
     TicketItem,
     TimeEntryItem,
@@ -33,7 +42,10 @@ from psa_billing.domain.model import (
     Ticket,
     TimeEntry,
 )
+from psa_billing.domain.org import Organisation
+from psa_billing.domain.run import CustomerOutcome, Outcome, Run, RunStatus
 from psa_billing.domain.statement import Statement, StatementStatus
+from psa_billing.ingest.validate import ValidatedImport
 
 
 def _d(value: str | None) -> Decimal | None:
@@ -257,46 +269,236 @@ def statement_from(
     )
 
 
-def statement_to_payload(st: Statement) -> dict[str, Any]:
-    """A compact, exact copy of a statement (without its inputs) for a state payload."""
-    return {
-        "id": st.id,
-        "orgId": st.org_id,
-        "customerId": st.customer_id,
-        "customerName": st.customer_name,
-        "period": str(st.period),
-        "currency": st.currency,
-        "status": str(st.status),
-        "revision": st.revision,
-        "lines": lines_to_json(st.lines),
-        "subtotal": dec(st.subtotal),
-        "taxPercent": dec(st.tax_percent),
-        "tax": dec(st.tax),
-        "total": dec(st.total),
-        "autoSend": st.auto_send,
-        "billingEmail": st.billing_email,
-        "createdAt": st.created_at.isoformat(),
-        "runId": st.run_id,
-    }
-
-
-def statement_from_payload(doc: dict[str, Any]) -> Statement:
-    return Statement(
-        id=doc["id"],
-        org_id=doc["orgId"],
-        customer_id=doc["customerId"],
-        customer_name=doc["customerName"],
-        period=Period.parse(doc["period"]),
-        currency=doc["currency"],
-        status=StatementStatus(doc["status"]),
-        revision=int(doc["revision"]),
-        lines=lines_from_json(doc["lines"]),
-        subtotal=Decimal(doc["subtotal"]),
-        tax_percent=Decimal(doc["taxPercent"]),
-        tax=Decimal(doc["tax"]),
-        total=Decimal(doc["total"]),
-        auto_send=bool(doc["autoSend"]),
-        billing_email=doc["billingEmail"],
-        created_at=datetime.fromisoformat(doc["createdAt"]),
-        run_id=doc["runId"],
+def statement_item(st: Statement) -> StatementItem:
+    """A new statement (revision 0) with the inputs it was computed from."""
+    assert st.inputs is not None, "a new statement records its inputs"
+    period = str(st.period)
+    return StatementItem(
+        pk=keys.statement_pk(st.id),
+        sk=keys.STATEMENT_SK,
+        org_id=st.org_id,
+        gsi1pk=keys.customer_view_pk(st.org_id, st.customer_id),
+        gsi1sk=keys.statement_view_sk(period),
+        gsi2pk=keys.org_statements_pk(st.org_id, keys.statement_shard(st.customer_id)),
+        gsi2sk=keys.org_statements_sk(period, st.customer_id),
+        statement_id=st.id,
+        customer_id=st.customer_id,
+        customer_name=st.customer_name,
+        period=period,
+        currency=st.currency,
+        status=str(st.status),
+        revision=st.revision,
+        lines=lines_to_json(st.lines),
+        subtotal=dec(st.subtotal),
+        tax_percent=dec(st.tax_percent),
+        tax=dec(st.tax),
+        total=dec(st.total),
+        auto_send=st.auto_send,
+        billing_email=st.billing_email,
+        created_at=st.created_at.isoformat(),
+        run_id=st.run_id,
+        inputs=inputs_to_blob(st.inputs),
+        send_attempts=0,
     )
+
+
+def adjustment_item(st: Statement, adj: Adjustment) -> AdjustmentItem:
+    period = str(st.period)
+    return AdjustmentItem(
+        pk=keys.statement_pk(st.id),
+        sk=keys.adjustment_sk(adj.number),
+        # Listed right after its statement in GSI2, so lists show current totals.
+        gsi2pk=keys.org_statements_pk(st.org_id, keys.statement_shard(st.customer_id)),
+        gsi2sk=keys.org_adjustment_sk(period, st.customer_id, adj.number),
+        org_id=st.org_id,
+        statement_id=st.id,
+        number=adj.number,
+        adjustment_kind=str(adj.kind),
+        at=adj.at,
+        actor=adj.actor,
+        reason=adj.reason,
+        line_id=adj.line_id,
+        description=adj.description,
+        quantity=dec(adj.quantity),
+        unit_price=dec(adj.unit_price),
+        amount=dec(adj.amount),
+    )
+
+
+def outcome_item(o: CustomerOutcome, at: str) -> OutcomeItem:
+    return OutcomeItem(
+        pk=keys.run_pk(o.run_id),
+        sk=keys.outcome_sk(o.org_id, o.customer_id),
+        org_id=o.org_id,
+        run_id=o.run_id,
+        customer_id=o.customer_id,
+        outcome=str(o.outcome),
+        statement_id=o.statement_id,
+        error=o.error,
+        at=at,
+    )
+
+
+def outcome_from(item: OutcomeItem) -> CustomerOutcome:
+    return CustomerOutcome(
+        run_id=item.run_id,
+        org_id=item.org_id,
+        customer_id=item.customer_id,
+        outcome=Outcome(item.outcome),
+        statement_id=item.statement_id,
+        error=item.error,
+    )
+
+
+def run_item(run: Run) -> RunItem:
+    return RunItem(
+        pk=keys.run_pk(run.run_id),
+        sk=keys.RUN_SK,
+        org_id=",".join(run.org_ids),
+        run_id=run.run_id,
+        period=run.period,
+        org_ids=",".join(run.org_ids),
+        status=str(run.status),
+        total=run.total,
+        started_at=run.started_at,
+        counts=json.dumps(run.counts, sort_keys=True),
+    )
+
+
+def run_from(item: RunItem) -> Run:
+    return Run(
+        run_id=item.run_id,
+        period=item.period,
+        org_ids=tuple(x for x in item.org_ids.split(",") if x),
+        status=RunStatus(item.status),
+        total=int(item.total),
+        started_at=item.started_at,
+        finished_at=item.finished_at,
+        counts=json.loads(item.counts) if item.counts else {},
+        error=item.error,
+    )
+
+
+def org_item(org: Organisation, updated_at: str) -> OrgItem:
+    return OrgItem(
+        pk=keys.ORGS_PK,
+        sk=keys.org_sk(org.id),
+        org_id=org.id,
+        name=org.name,
+        address="\n".join(org.address_lines),
+        email=org.email,
+        updated_at=updated_at,
+    )
+
+
+def org_from(item: OrgItem) -> Organisation:
+    return Organisation(
+        id=item.org_id,
+        name=item.name,
+        address_lines=tuple(x for x in item.address.split("\n") if x),
+        email=item.email,
+    )
+
+
+def import_items(v: ValidatedImport, existing_org: Organisation | None, now: str) -> Iterator[Item]:
+    """Every item an accepted import document writes (upsert by id). The organisation's
+    details that the document does not carry (address, email) are kept."""
+    org = v.org_id
+    yield org_item(
+        Organisation(
+            id=org,
+            name=v.org_name or (existing_org.name if existing_org else org),
+            address_lines=existing_org.address_lines if existing_org else (),
+            email=existing_org.email if existing_org else "",
+        ),
+        now,
+    )
+    for c in v.customers:
+        b = c.billing
+        yield CustomerItem(
+            pk=keys.org_pk(org),
+            sk=keys.customer_sk(c.id),
+            gsi1pk=keys.customer_view_pk(org, c.id),
+            gsi1sk=keys.CUSTOMER_SK,
+            org_id=org,
+            customer_id=c.id,
+            name=c.name,
+            per_device_rate=dec(b.per_device_rate),
+            default_hourly_rate=dec(b.default_hourly_rate),
+            tax_percent=dec(b.tax_percent),
+            currency=b.currency,
+            auto_send=b.auto_send,
+            billing_email=b.billing_email,
+        )
+    for d in v.devices:
+        yield DeviceItem(
+            pk=keys.record_pk(org, "DEV", d.id),
+            sk=keys.RECORD_SK,
+            gsi1pk=keys.customer_view_pk(org, d.customer_id),
+            gsi1sk=keys.ref_sk("DEV", d.id),
+            org_id=org,
+            record_id=d.id,
+            customer_id=d.customer_id,
+            name=d.name,
+            linked_on=d.linked_on.isoformat(),
+            unlinked_on=d.unlinked_on.isoformat() if d.unlinked_on else None,
+        )
+    for t in v.tickets:
+        yield TicketItem(
+            pk=keys.record_pk(org, "TKT", t.id),
+            sk=keys.RECORD_SK,
+            gsi1pk=keys.customer_view_pk(org, t.customer_id),
+            gsi1sk=keys.ref_sk("TKT", t.id),
+            org_id=org,
+            record_id=t.id,
+            customer_id=t.customer_id,
+            subject=t.subject,
+            number=t.number,
+        )
+    for p in v.projects:
+        yield ProjectItem(
+            pk=keys.record_pk(org, "PRJ", p.id),
+            sk=keys.RECORD_SK,
+            gsi1pk=keys.customer_view_pk(org, p.customer_id),
+            gsi1sk=keys.ref_sk("PRJ", p.id),
+            org_id=org,
+            record_id=p.id,
+            customer_id=p.customer_id,
+            code=p.code,
+            name=p.name,
+            billable=p.billable,
+            hourly_rate=dec(p.hourly_rate),
+        )
+    for k in v.contracts:
+        yield ContractItem(
+            pk=keys.record_pk(org, "CON", k.id),
+            sk=keys.RECORD_SK,
+            gsi1pk=keys.customer_view_pk(org, k.customer_id),
+            gsi1sk=keys.ref_sk("CON", k.id),
+            org_id=org,
+            record_id=k.id,
+            customer_id=k.customer_id,
+            name=k.name,
+            included_hours=dec(k.included_hours),
+            overage_hourly_rate=dec(k.overage_hourly_rate),
+            start_date=k.start_date.isoformat(),
+            end_date=k.end_date.isoformat() if k.end_date else None,
+        )
+    for e in v.entries:
+        customer_id = v.entry_customers[e.id]
+        yield TimeEntryItem(
+            pk=keys.record_pk(org, "TE", e.id),
+            sk=keys.RECORD_SK,
+            gsi1pk=keys.customer_view_pk(org, customer_id),
+            gsi1sk=keys.entry_sk(e.date, e.id),
+            org_id=org,
+            record_id=e.id,
+            customer_id=customer_id,
+            date=e.date.isoformat(),
+            minutes=e.minutes,
+            billable=e.billable,
+            ticket_id=e.ticket_id,
+            project_id=e.project_id,
+            description=e.description,
+            user_id=e.user_id,
+        )

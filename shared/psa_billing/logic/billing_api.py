@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from psa_billing.auth.errors import ForbiddenError
 from psa_billing.auth.roles import Principal
 from psa_billing.dal.access import ActiveRun, OrgRun, StatementPosition
-from psa_billing.dal.objects import pdf_key
+from psa_billing.dal.keys import pdf_key
 from psa_billing.domain.adjustments import (
     Adjustment,
     AdjustmentKind,

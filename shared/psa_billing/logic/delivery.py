@@ -6,17 +6,24 @@ loads the PDF or email code (cold starts, see tests/unit/test_cold_start.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
-from typing import Any, Protocol
 
-from psa_billing.dal.errors import TransientError, is_transient
-from psa_billing.dal.objects import pdf_key
+from psa_billing.dal.keys import pdf_key
 from psa_billing.domain.adjustments import AdjustmentKind
 from psa_billing.domain.errors import BillingError
 from psa_billing.domain.org import Organisation
-from psa_billing.domain.statement import Statement
-from psa_billing.logic.events import CustomerTask
+from psa_billing.domain.statement import Statement, StatementStatus
+from psa_billing.logic.events import RenderResult, RenderTask, SendResult, SendTask
+from psa_billing.logic.ports import (
+    Clock,
+    Mailer,
+    OrgDirectory,
+    PdfStore,
+    SendRepository,
+    StatementReader,
+)
+from psa_billing.logic.transient import TransientError
 from psa_billing.render.email import build_statement_email
 from psa_billing.render.pdf import render_statement_pdf
 from psa_billing.render.view import AdjustmentView, LineView, OrgView, StatementView
@@ -29,33 +36,6 @@ class StatementNotFoundError(BillingError):
 class SendRejectedError(BillingError):
     """SES refused the message for good (not a throttle): the statement is kept, marked
     send-failed with the error, and can be sent again once the cause is fixed."""
-
-
-class StatementReader(Protocol):
-    def get_statement(
-        self, statement_id: str, *, with_inputs: bool = False
-    ) -> Statement | None: ...
-
-
-class SendRepository(StatementReader, Protocol):
-    def claim_for_sending(
-        self, statement_id: str, revision: int, *, again: bool = False
-    ) -> Statement | None: ...
-    def mark_sent(self, statement_id: str, revision: int) -> None: ...
-    def mark_send_failed(self, statement_id: str, revision: int, error: str) -> None: ...
-
-
-class PdfStore(Protocol):
-    def put_new(self, key: str, body: bytes, content_type: str) -> bool: ...
-    def get(self, key: str) -> bytes: ...
-
-
-class Mailer(Protocol):
-    def send_raw(self, raw: bytes, *, sender: str, to: str) -> str: ...
-
-
-class Orgs(Protocol):
-    def get(self, org_id: str) -> Organisation: ...
 
 
 def statement_view(st: Statement, org: Organisation) -> StatementView:
@@ -105,72 +85,100 @@ def statement_pdf_key(st: Statement) -> str:
 
 
 def render_statement(
-    task: CustomerTask,
-    repo: StatementReader,
-    store: PdfStore,
-    orgs: Orgs,
-    payload_to_statement: Callable[[dict[str, Any]], Statement],
-) -> dict[str, Any]:
-    """Render the statement's current revision to a PDF in S3, once per revision.
-    AWS requests: one PutObject (plus a GetItem when the statement was too large to
-    travel in the payload)."""
-    if task.statement is not None:
-        st = payload_to_statement(task.statement)
+    task: RenderTask, repo: StatementReader, store: PdfStore, orgs: OrgDirectory
+) -> RenderResult:
+    """Render the statement's revision to a PDF in S3, once per revision.
+    AWS requests: one PutObject (plus a Query when the statement was too large to
+    travel in the payload, or was adjusted meanwhile)."""
+    if task.statement is not None and task.revision == 0:
+        st = task.statement.statement()
     else:
-        found = repo.get_statement(task.statement_id or "")
+        found = repo.get_statement(task.statement_id)
         if found is None:
             raise StatementNotFoundError(f"statement {task.statement_id!r} does not exist")
         st = found
-    key = store_pdf(st, store, orgs)
-    return task.out(statement=None, pdf_key=key, revision=st.revision, auto_send=st.auto_send)
+    key, _ = store_pdf(st, store, orgs)
+    return RenderResult(statement_id=st.id, revision=st.revision, pdf_key=key)
 
 
-def store_pdf(st: Statement, store: PdfStore, orgs: Orgs) -> str:
+def store_pdf(st: Statement, store: PdfStore, orgs: OrgDirectory) -> tuple[str, bytes]:
     """Render the statement's current revision into S3, once: the object is written only
-    if it does not exist, so earlier revisions' PDFs are kept and a retry changes nothing."""
+    if it does not exist, so earlier revisions' PDFs are kept and a retry changes nothing.
+    Returns the key and the bytes rendered (the caller may send them from memory)."""
     key = statement_pdf_key(st)
     pdf = render_statement_pdf(statement_view(st, orgs.get(st.org_id)))
     store.put_new(key, pdf, "application/pdf")
-    return key
+    return key, pdf
 
 
 def send_statement(
-    statement_id: str,
-    revision: int,
+    task: SendTask,
     *,
     repo: SendRepository,
     store: PdfStore,
     mailer: Mailer,
-    orgs: Orgs,
+    orgs: OrgDirectory,
     sender: str,
-    clock: Callable[[], datetime],
-    again: bool = False,
-) -> bool:
-    """Email one revision at most once. Returns False when it was already sent or is
-    being sent by someone else (Step Functions retries and concurrent sends find the
-    claim taken). AWS requests: UpdateItem (claim), GetObject, SendEmail, UpdateItem."""
-    st = repo.claim_for_sending(statement_id, revision, again=again)
-    if st is None:
-        return False
-    if st.revision > 0:  # an adjusted statement: its adjustments are items of their own
-        st = repo.get_statement(statement_id) or st
-    org = orgs.get(st.org_id)
-    view = statement_view(st, org)
-    key = statement_pdf_key(st)
+    clock: Clock,
+) -> SendResult:
+    """Email one rendered revision at most once. ``sent`` is False when it was already
+    sent or is being sent by someone else (Step Functions retries and concurrent sends
+    find the claim taken). AWS requests: UpdateItem (the claim, which returns the
+    statement), GetObject (the render step's PDF), SendEmail, UpdateItem; plus a Query
+    for an adjusted statement, whose adjustments are items of their own."""
+    claimed = repo.claim_for_sending(task.statement_id, task.revision, again=task.again)
+    if claimed is None:
+        return SendResult(statement_id=task.statement_id, revision=task.revision, sent=False)
+    st = claimed
+    if claimed.revision > 0:
+        st = repo.get_statement(task.statement_id) or claimed
+    email_claimed(
+        st,
+        store.get(task.pdf_key),
+        repo=repo,
+        mailer=mailer,
+        org=orgs.get(st.org_id),
+        sender=sender,
+        sent_at=clock(),
+    )
+    return SendResult(statement_id=task.statement_id, revision=task.revision, sent=True)
+
+
+def email_claimed(
+    st: Statement,
+    pdf: bytes,
+    *,
+    repo: SendRepository,
+    mailer: Mailer,
+    org: Organisation,
+    sender: str,
+    sent_at: datetime,
+) -> Statement:
+    """Build and send the mail of a revision this caller has claimed; record the outcome.
+    Returns the statement as it now stands."""
     try:
-        pdf = store.get(key)
         raw = build_statement_email(
-            view,
+            statement_view(st, org),
             sender=sender,
             pdf=pdf,
             pdf_filename=f"{st.number}-r{st.revision}.pdf",
-            sent_at=clock(),
+            sent_at=sent_at,
         )
-        mailer.send_raw(raw, sender=sender, to=st.billing_email)
+        message_id = mailer.send_raw(raw, sender=sender, to=st.billing_email)
+    except TransientError as exc:
+        # Throttled or unreachable: kept as send_failed; the state machine retries.
+        repo.mark_send_failed(st.id, st.revision, str(exc))
+        raise
     except Exception as exc:
-        repo.mark_send_failed(statement_id, revision, f"{type(exc).__name__}: {exc}")
-        if is_transient(exc):
-            raise TransientError(f"sending {statement_id} r{revision}: {exc}") from exc
-        raise SendRejectedError(f"sending {statement_id} r{revision} failed: {exc}") from exc
-    repo.mark_sent(statement_id, revision)
-    return True
+        error = f"{type(exc).__name__}: {exc}"
+        repo.mark_send_failed(st.id, st.revision, error)
+        raise SendRejectedError(f"sending {st.id} r{st.revision} failed: {error}") from exc
+    repo.mark_sent(st.id, st.revision, message_id)
+    return replace(
+        st,
+        status=StatementStatus.SENT,
+        sent_revision=st.revision,
+        sent_at=sent_at,
+        last_error=None,
+        send_attempts=st.send_attempts,
+    )

@@ -1,22 +1,45 @@
-"""The state machine's payloads, one pydantic model per boundary (camelCase on the wire)."""
+"""The state machine's payloads: one pydantic model per step boundary (camelCase on the
+wire), each with only the fields that step needs.
+
+    schedule / CLI / API --RunRequest--> PlanRun --PlannedRun--> (Distributed Map over
+    manifest batches; inline Map over each batch's customers)
+        BillTask --> Bill --BillResult--> RenderTask --> Render --RenderResult-->
+        SendTask --> Send --SendResult
+        (any step failing for good) FailureTask --> RecordFailure
+    --CloseRunEvent--> CloseRun
+
+The state machine keeps the run context (runId, period, orgId, customerId) in its own
+state and builds each step's payload with ``Parameters`` from it
+(infra/sam/statemachine/monthly_run.asl.json), so no step echoes another's fields.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from psa_billing.domain.model import Period
+from psa_billing.domain.model import Line, LineKind, Period
+from psa_billing.domain.run import Outcome
+from psa_billing.domain.statement import Statement, StatementStatus
 
 
 class Wire(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+    model_config = ConfigDict(populate_by_name=True, extra="forbid", frozen=True)
+
+    def wire(self) -> dict[str, Any]:
+        """The payload as Step Functions and Lambda see it (JSON-ready, camelCase)."""
+        return self.model_dump(by_alias=True, mode="json")
 
 
 class RunRequest(Wire):
-    """What the schedule and ``psa-billing run`` send: the same shape for both.
+    """What the schedule, ``psa-billing run`` and the API send: the same shape for all.
     The schedule sends no period (bill the month before the execution started) and
     no org (bill every organisation)."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
 
     trigger: str = "manual"
     period: str | None = None
@@ -34,7 +57,7 @@ class RunRequest(Wire):
 class PlanRunEvent(Wire):
     input: RunRequest = Field(default_factory=RunRequest)
     run_id: str = Field(alias="runId")
-    started_at: str = Field(alias="startedAt")
+    started_at: datetime = Field(alias="startedAt")
 
 
 class PlannedRun(Wire):
@@ -42,50 +65,194 @@ class PlannedRun(Wire):
     period: str
     bucket: str
     manifest_key: str = Field(alias="manifestKey")
-    total: int
+    total: int  # customers to bill (already billed ones are left out)
+    batches: int
     already_billed: int = Field(alias="alreadyBilled")
 
 
-class CustomerTask(Wire):
-    """One Map item, enriched step by step (bill -> render -> send)."""
-
-    model_config = ConfigDict(populate_by_name=True, extra="allow", frozen=True)
+class CustomerRef(Wire):
+    """One entry of a manifest batch."""
 
     org_id: str = Field(alias="orgId")
     customer_id: str = Field(alias="customerId")
-    period: str
+
+
+class ManifestBatch(Wire):
+    """One item of the run's S3 manifest: the customers one Map child bills."""
+
+    customers: list[CustomerRef]
+
+
+class BillTask(Wire):
     run_id: str = Field(alias="runId")
-    outcome: str | None = None
+    period: str
+    org_id: str = Field(alias="orgId")
+    customer_id: str = Field(alias="customerId")
+
+
+class LineDoc(Wire):
+    id: str
+    kind: LineKind
+    description: str
+    quantity: Decimal
+    unit_price: Decimal = Field(alias="unitPrice")
+    amount: Decimal
+    minutes: Decimal | None = None
+    ref: str | None = None
+
+    @classmethod
+    def of(cls, line: Line) -> LineDoc:
+        return cls(
+            id=line.id,
+            kind=line.kind,
+            description=line.description,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            amount=line.amount,
+            minutes=line.minutes,
+            ref=line.ref,
+        )
+
+    def line(self) -> Line:
+        return Line(
+            id=self.id,
+            kind=self.kind,
+            description=self.description,
+            quantity=self.quantity,
+            unit_price=self.unit_price,
+            amount=self.amount,
+            minutes=self.minutes,
+            ref=self.ref,
+        )
+
+
+class StatementDoc(Wire):
+    """A new statement (revision 0, no adjustments yet, without its inputs) as it travels
+    from Bill to Render, which saves Render a read. Decimals travel as exact strings."""
+
+    id: str
+    org_id: str = Field(alias="orgId")
+    customer_id: str = Field(alias="customerId")
+    customer_name: str = Field(alias="customerName")
+    period: str
+    currency: str
+    status: StatementStatus
+    lines: list[LineDoc]
+    subtotal: Decimal
+    tax_percent: Decimal = Field(alias="taxPercent")
+    tax: Decimal
+    total: Decimal
+    auto_send: bool = Field(alias="autoSend")
+    billing_email: str = Field(alias="billingEmail")
+    created_at: datetime = Field(alias="createdAt")
+    run_id: str = Field(alias="runId")
+
+    @classmethod
+    def of(cls, st: Statement) -> StatementDoc:
+        return cls(
+            id=st.id,
+            org_id=st.org_id,
+            customer_id=st.customer_id,
+            customer_name=st.customer_name,
+            period=str(st.period),
+            currency=st.currency,
+            status=st.status,
+            lines=[LineDoc.of(ln) for ln in st.lines],
+            subtotal=st.subtotal,
+            tax_percent=st.tax_percent,
+            tax=st.tax,
+            total=st.total,
+            auto_send=st.auto_send,
+            billing_email=st.billing_email,
+            created_at=st.created_at,
+            run_id=st.run_id,
+        )
+
+    def statement(self) -> Statement:
+        return Statement(
+            id=self.id,
+            org_id=self.org_id,
+            customer_id=self.customer_id,
+            customer_name=self.customer_name,
+            period=Period.parse(self.period),
+            currency=self.currency,
+            status=self.status,
+            revision=0,
+            lines=tuple(doc.line() for doc in self.lines),
+            subtotal=self.subtotal,
+            tax_percent=self.tax_percent,
+            tax=self.tax,
+            total=self.total,
+            auto_send=self.auto_send,
+            billing_email=self.billing_email,
+            created_at=self.created_at,
+            run_id=self.run_id,
+        )
+
+
+class BillResult(Wire):
+    """Every field is always present (null when it does not apply), because the state
+    machine's Choice and Parameters read them by path."""
+
+    outcome: Outcome
     statement_id: str | None = Field(default=None, alias="statementId")
     revision: int | None = None
     auto_send: bool | None = Field(default=None, alias="autoSend")
-    statement: dict[str, Any] | None = None
-    pdf_key: str | None = Field(default=None, alias="pdfKey")
-    error: dict[str, Any] | None = None
-
-    def out(self, **changes: Any) -> dict[str, Any]:
-        """The next state's payload: this one with ``changes`` (None drops a key)."""
-        doc = self.model_dump(by_alias=True, exclude_none=True)
-        for k, v in changes.items():
-            key = _ALIASES.get(k, k)
-            if v is None:
-                doc.pop(key, None)
-            else:
-                doc[key] = v
-        return doc
+    # The new statement itself while it is small enough for the state payload (Step
+    # Functions allows 256 KB); otherwise null and Render reads it.
+    statement: StatementDoc | None = None
 
 
-_ALIASES = {
-    "org_id": "orgId",
-    "customer_id": "customerId",
-    "run_id": "runId",
-    "statement_id": "statementId",
-    "auto_send": "autoSend",
-    "pdf_key": "pdfKey",
-}
+class RenderTask(Wire):
+    statement_id: str = Field(alias="statementId")
+    revision: int
+    statement: StatementDoc | None = None
+
+
+class RenderResult(Wire):
+    statement_id: str = Field(alias="statementId")
+    revision: int
+    pdf_key: str = Field(alias="pdfKey")
+
+
+class SendTask(Wire):
+    statement_id: str = Field(alias="statementId")
+    revision: int
+    pdf_key: str = Field(alias="pdfKey")
+    again: bool = False  # an explicit re-send of a revision already sent
+
+
+class SendResult(Wire):
+    statement_id: str = Field(alias="statementId")
+    revision: int
+    sent: bool
+
+
+class FailureTask(Wire):
+    run_id: str = Field(alias="runId")
+    org_id: str = Field(alias="orgId")
+    customer_id: str = Field(alias="customerId")
+    error: dict[str, Any]  # Step Functions' {Error, Cause}
+
+
+class FailureResult(Wire):
+    outcome: Outcome = Outcome.FAILED
+    error: str
 
 
 class CloseRunEvent(Wire):
+    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+
     run_id: str = Field(alias="runId")
     period: str
     map_error: dict[str, Any] | None = Field(default=None, alias="mapError")
+
+
+class RunSummary(Wire):
+    run_id: str = Field(alias="runId")
+    period: str
+    status: str
+    total: int
+    counts: dict[str, int]
+    failures: list[dict[str, str]]
+    error: str | None = None

@@ -6,97 +6,104 @@ Collaborators come in as arguments (STYLE.md 4); the handlers pass the AWS adapt
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from datetime import datetime
-from typing import Any, Protocol
+from collections.abc import Iterable
+from typing import Final
 
-from psa_billing.dal.objects import manifest_key
-from psa_billing.domain.model import CustomerPeriodData, Period
+from psa_billing.dal.keys import manifest_key
+from psa_billing.domain.errors import BillingError
+from psa_billing.domain.model import Period
 from psa_billing.domain.rules import compute_statement
 from psa_billing.domain.run import CustomerOutcome, Outcome, Run, RunStatus
 from psa_billing.domain.statement import Statement
-from psa_billing.logic.events import CloseRunEvent, CustomerTask, PlannedRun, PlanRunEvent
+from psa_billing.logic.events import (
+    BillResult,
+    BillTask,
+    CloseRunEvent,
+    CustomerRef,
+    FailureResult,
+    FailureTask,
+    ManifestBatch,
+    PlannedRun,
+    PlanRunEvent,
+    RunSummary,
+    StatementDoc,
+)
+from psa_billing.logic.ports import Clock, ManifestStore, RunRepository
 
-# A statement travels to the render step inside the state payload (saving a read per
+# A new statement travels to the render step inside the state payload (saving a read per
 # customer) while it is comfortably below Step Functions' 256 KB payload limit.
-INLINE_STATEMENT_LIMIT = 64_000
+INLINE_STATEMENT_LIMIT: Final = 64_000
+
+# Customers per manifest item: one Distributed Map child (an Express execution on AWS)
+# bills a batch with an inline Map. 50 keeps a batch far inside Express's 5-minute limit
+# (docs/benchmarks.md "Cost model") and cuts the Standard state transitions per customer.
+BATCH_SIZE: Final = 50
 
 
-class UnknownOrganisationError(Exception):
+class UnknownOrganisationError(BillingError):
     pass
 
 
-class UnknownCustomerError(Exception):
+class UnknownCustomerError(BillingError):
     pass
 
 
-class RunRepository(Protocol):
-    def list_org_ids(self) -> list[str]: ...
-    def get_org(self, org_id: str) -> Any: ...
-    def iter_customer_ids(self, org_id: str) -> Any: ...
-    def billed_customer_ids(self, org_id: str, period: str) -> set[str]: ...
-    def start_run(self, run: Run) -> None: ...
-    def get_run(self, run_id: str) -> Run | None: ...
-    def load_customer_period(
-        self, org_id: str, customer_id: str, period: Period
-    ) -> CustomerPeriodData | None: ...
-    def create_statement(self, st: Statement, outcome: CustomerOutcome) -> bool: ...
-    def get_statement(
-        self, statement_id: str, *, with_inputs: bool = False
-    ) -> Statement | None: ...
-    def record_outcome(self, outcome: CustomerOutcome) -> None: ...
-    def outcomes(self, run_id: str) -> Any: ...
-    def finish_run(
-        self, run_id: str, status: RunStatus, counts: dict[str, int], error: str | None
-    ) -> None: ...
-
-
-class ManifestStore(Protocol):
-    bucket: str
-
-    def put_json(self, key: str, doc: Any) -> None: ...
+def batches(refs: Iterable[CustomerRef], size: int | None = None) -> list[ManifestBatch]:
+    size = size or BATCH_SIZE
+    out: list[ManifestBatch] = []
+    current: list[CustomerRef] = []
+    for ref in refs:
+        current.append(ref)
+        if len(current) == size:
+            out.append(ManifestBatch(customers=current))
+            current = []
+    if current:
+        out.append(ManifestBatch(customers=current))
+    return out
 
 
 def plan_run(event: PlanRunEvent, repo: RunRepository, store: ManifestStore) -> PlannedRun:
-    """Write the run's customer manifest to S3 and record the run. Customers that
-    already have a statement for the period are left out and counted as already billed
-    (billing-rules.md "Once billed, billed once"), so a re-run bills just the rest."""
+    """Write the run's manifest of customer batches to S3 and record the run. Customers
+    that already have a statement for the period are left out and counted as already
+    billed (docs/billing-rules.md "Once billed, billed once"), so a re-run bills just
+    the rest. Reads keys only: customer ids and the ids of billed customers."""
     req = event.input
-    started = datetime.fromisoformat(event.started_at.replace("Z", "+00:00"))
-    period = req.period or str(Period.before(started.date()))
+    period = req.period or str(Period.before(event.started_at.date()))
     if req.org_id:
         if repo.get_org(req.org_id) is None:
             raise UnknownOrganisationError(f"organisation {req.org_id!r} does not exist")
         org_ids = [req.org_id]
     else:
         org_ids = repo.list_org_ids()
-    items: list[dict[str, str]] = []
+    refs: list[CustomerRef] = []
     already = 0
     for org_id in org_ids:
         customers = list(repo.iter_customer_ids(org_id))
         if req.customer_ids is not None:
-            unknown = sorted(set(req.customer_ids) - set(customers))
+            wanted = set(req.customer_ids)
+            unknown = sorted(wanted - set(customers))
             if unknown:
                 raise UnknownCustomerError(
                     f"organisation {org_id!r} has no customer {', '.join(map(repr, unknown))}"
                 )
-            customers = [c for c in customers if c in set(req.customer_ids)]
+            customers = [c for c in customers if c in wanted]
         billed = repo.billed_customer_ids(org_id, period)
         for customer_id in customers:
             if customer_id in billed:
                 already += 1
             else:
-                items.append({"orgId": org_id, "customerId": customer_id})
+                refs.append(CustomerRef(org_id=org_id, customer_id=customer_id))
+    manifest = batches(refs)
     key = manifest_key(event.run_id)
-    store.put_json(key, items)
+    store.put_json(key, [b.wire() for b in manifest])
     repo.start_run(
         Run(
             run_id=event.run_id,
             period=period,
             org_ids=tuple(org_ids) if req.org_id else (),
             status=RunStatus.RUNNING,
-            total=len(items) + already,
-            started_at=started.isoformat(timespec="seconds"),
+            total=len(refs) + already,
+            started_at=event.started_at.isoformat(timespec="seconds"),
             counts={"alreadyBilled": already},
         )
     )
@@ -105,17 +112,13 @@ def plan_run(event: PlanRunEvent, repo: RunRepository, store: ManifestStore) -> 
         period=period,
         bucket=store.bucket,
         manifest_key=key,
-        total=len(items),
+        total=len(refs),
+        batches=len(manifest),
         already_billed=already,
     )
 
 
-def bill_customer(
-    task: CustomerTask,
-    repo: RunRepository,
-    clock: Callable[[], datetime],
-    payload_of: Callable[[Statement], dict[str, Any]],
-) -> dict[str, Any]:
+def bill_customer(task: BillTask, repo: RunRepository, clock: Clock) -> BillResult:
     """Compute one customer's statement and store it at most once.
 
     AWS requests: two Queries and one TransactWriteItems (or one PutItem when there is
@@ -129,38 +132,52 @@ def bill_customer(
     draft = compute_statement(data, period)
     if draft is None:
         repo.record_outcome(_outcome(task, Outcome.NOTHING_TO_BILL))
-        return task.out(outcome=str(Outcome.NOTHING_TO_BILL))
+        return BillResult(outcome=Outcome.NOTHING_TO_BILL)
     st = Statement.from_draft(draft, org_id=task.org_id, run_id=task.run_id, created_at=clock())
     if not repo.create_statement(st, _outcome(task, Outcome.BILLED, st.id)):
         existing = repo.get_statement(st.id)
         if existing is None or existing.run_id != task.run_id:
             repo.record_outcome(_outcome(task, Outcome.ALREADY_BILLED, st.id))
-            return task.out(outcome=str(Outcome.ALREADY_BILLED), statement_id=st.id)
+            return BillResult(outcome=Outcome.ALREADY_BILLED, statement_id=st.id)
         st = existing  # this run wrote it on an earlier attempt: carry on with it
-    doc = payload_of(st)
-    inline = len(json.dumps(doc, separators=(",", ":"))) <= INLINE_STATEMENT_LIMIT
-    return task.out(
-        outcome=str(Outcome.BILLED),
+    return BillResult(
+        outcome=Outcome.BILLED,
         statement_id=st.id,
         revision=st.revision,
         auto_send=st.auto_send,
-        statement=doc if inline else None,
+        statement=_inline(st),
     )
 
 
-def record_failure(task: CustomerTask, repo: RunRepository) -> dict[str, Any]:
+def _inline(st: Statement) -> StatementDoc | None:
+    if st.revision != 0:
+        return None  # adjusted meanwhile: its adjustments are items of their own
+    doc = StatementDoc.of(st)
+    return doc if len(doc.model_dump_json(by_alias=True)) <= INLINE_STATEMENT_LIMIT else None
+
+
+def record_failure(task: FailureTask, repo: RunRepository) -> FailureResult:
     """A customer that still fails after the retries is recorded with its error; the
     others carry on (the Map item itself succeeds)."""
-    repo.record_outcome(_outcome(task, Outcome.FAILED, task.statement_id, describe(task.error)))
-    return task.out(outcome=str(Outcome.FAILED), statement=None)
+    error = describe(task.error)
+    repo.record_outcome(
+        CustomerOutcome(
+            run_id=task.run_id,
+            org_id=task.org_id,
+            customer_id=task.customer_id,
+            outcome=Outcome.FAILED,
+            error=error,
+        )
+    )
+    return FailureResult(error=error)
 
 
-def describe(error: dict[str, Any] | None) -> str:
+def describe(error: dict[str, object] | None) -> str:
     """Step Functions' {Error, Cause}, with a Lambda's JSON cause unpacked."""
     if not error:
         return "unknown error"
     name = str(error.get("Error", "Error"))
-    cause = error.get("Cause") or ""
+    cause = str(error.get("Cause") or "")
     try:
         parsed = json.loads(cause)
         if isinstance(parsed, dict):
@@ -171,7 +188,7 @@ def describe(error: dict[str, Any] | None) -> str:
     return f"{name}: {cause}" if cause else name
 
 
-def close_run(event: CloseRunEvent, repo: RunRepository) -> dict[str, Any]:
+def close_run(event: CloseRunEvent, repo: RunRepository) -> RunSummary:
     run = repo.get_run(event.run_id)
     counts = {str(o): 0 for o in Outcome}
     counts[str(Outcome.ALREADY_BILLED)] = run.counts.get("alreadyBilled", 0) if run else 0
@@ -190,25 +207,22 @@ def close_run(event: CloseRunEvent, repo: RunRepository) -> dict[str, Any]:
     else:
         status = RunStatus.SUCCEEDED
     repo.finish_run(event.run_id, status, counts, error)
-    return {
-        "runId": event.run_id,
-        "period": event.period,
-        "status": str(status),
-        "total": run.total if run else sum(counts.values()),
-        "counts": counts,
-        "failures": failures[:50],
-        "error": error,
-    }
+    return RunSummary(
+        run_id=event.run_id,
+        period=event.period,
+        status=str(status),
+        total=run.total if run else sum(counts.values()),
+        counts=counts,
+        failures=failures[:50],
+        error=error,
+    )
 
 
-def _outcome(
-    task: CustomerTask, outcome: Outcome, statement_id: str | None = None, error: str | None = None
-) -> CustomerOutcome:
+def _outcome(task: BillTask, outcome: Outcome, statement_id: str | None = None) -> CustomerOutcome:
     return CustomerOutcome(
         run_id=task.run_id,
         org_id=task.org_id,
         customer_id=task.customer_id,
         outcome=outcome,
         statement_id=statement_id,
-        error=error,
     )

@@ -2,36 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
 
-from psa_billing.domain.adjustments import Adjustment, credit_note, edit_line
+from psa_billing.domain.adjustments import credit_note, edit_line
 from psa_billing.domain.errors import BillingError
 from psa_billing.domain.statement import Statement, StatementStatus
 from psa_billing.logic.delivery import (
-    Mailer,
-    Orgs,
-    PdfStore,
-    SendRepository,
     StatementNotFoundError,
-    send_statement,
+    email_claimed,
     statement_pdf_key,
     store_pdf,
+)
+from psa_billing.logic.ports import (
+    Clock,
+    Mailer,
+    OrgDirectory,
+    PdfStore,
+    StatementReader,
+    StatementRepository,
 )
 
 
 class NotSendableError(BillingError):
     pass
-
-
-class AdjustRepository(Protocol):
-    def get_statement(
-        self, statement_id: str, *, with_inputs: bool = False
-    ) -> Statement | None: ...
-    def append_adjustment(self, st: Statement, adj: Adjustment) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -48,7 +42,7 @@ class Credit:
     description: str
 
 
-def load(repo: Any, statement_id: str) -> Statement:
+def load(repo: StatementReader, statement_id: str) -> Statement:
     st: Statement | None = repo.get_statement(statement_id)
     if st is None:
         raise StatementNotFoundError(f"no statement {statement_id!r}")
@@ -56,13 +50,13 @@ def load(repo: Any, statement_id: str) -> Statement:
 
 
 def adjust(
-    repo: AdjustRepository,
+    repo: StatementRepository,
     statement_id: str,
     change: LineEdit | Credit,
     *,
     actor: str,
     reason: str,
-    clock: Callable[[], datetime],
+    clock: Clock,
 ) -> Statement:
     """Append one adjustment (validated against the current revision) and return the
     adjusted statement. An invalid adjustment raises and appends nothing."""
@@ -95,15 +89,26 @@ def adjust(
             reason=reason,
         )
     repo.append_adjustment(st, adj)
-    return load(repo, statement_id)
+    # As stored now, without reading it back (the append is one conditional transaction).
+    return replace(
+        st,
+        revision=adj.number,
+        status=StatementStatus.PENDING_REVIEW,
+        adjustments=(*st.adjustments, adj),
+    )
 
 
 def pdf_bytes(
-    repo: Any, store: PdfStore, orgs: Orgs, statement_id: str, revision: int | None = None
+    repo: StatementReader,
+    store: PdfStore,
+    orgs: OrgDirectory,
+    statement_id: str,
+    revision: int | None = None,
 ) -> bytes:
     st = load(repo, statement_id)
     if revision is None or revision == st.revision:
-        return store.get(store_pdf(st, store, orgs))
+        _, pdf = store_pdf(st, store, orgs)
+        return pdf
     if not 0 <= revision < st.revision:
         raise StatementNotFoundError(
             f"statement {statement_id} has revisions 0 to {st.revision}, not {revision}"
@@ -114,17 +119,18 @@ def pdf_bytes(
 def deliver(
     statement_id: str,
     *,
-    repo: SendRepository,
+    repo: StatementRepository,
     store: PdfStore,
     mailer: Mailer,
-    orgs: Orgs,
+    orgs: OrgDirectory,
     sender: str,
-    clock: Callable[[], datetime],
+    clock: Clock,
     again: bool = False,
 ) -> Statement:
-    """Render the current revision if needed and email it (``again``: even if this
-    revision was already sent — an explicit re-send). Raises NotSendableError when
-    the revision was sent already, or is being sent right now."""
+    """Render the current revision (kept in S3 once) and email it from memory (``again``:
+    even if this revision was already sent: an explicit re-send). One read of the
+    statement; raises NotSendableError when the revision was sent already, or is being
+    sent right now."""
     st = load(repo, statement_id)
     if st.status is StatementStatus.SENDING:
         raise NotSendableError(f"statement {statement_id} is being sent right now")
@@ -133,24 +139,22 @@ def deliver(
             f"statement {statement_id} revision {st.revision} was already sent; "
             "use `statements resend` to send it again"
         )
-    store_pdf(st, store, orgs)
-    sent = send_statement(
-        statement_id,
-        st.revision,
-        repo=repo,
-        store=store,
-        mailer=mailer,
-        orgs=orgs,
-        sender=sender,
-        clock=clock,
-        again=again,
-    )
-    if not sent:
+    _, pdf = store_pdf(st, store, orgs)
+    claimed = repo.claim_for_sending(statement_id, st.revision, again=again)
+    if claimed is None:
         raise NotSendableError(f"statement {statement_id} changed meanwhile; show it and retry")
-    return load(repo, statement_id)
+    return email_claimed(
+        replace(st, send_attempts=claimed.send_attempts),
+        pdf,
+        repo=repo,
+        mailer=mailer,
+        org=orgs.get(st.org_id),
+        sender=sender,
+        sent_at=clock(),
+    )
 
 
-def sendable(repo: Any, org_id: str, period: str) -> list[Statement]:
+def sendable(repo: StatementRepository, org_id: str, period: str) -> list[Statement]:
     """Statements held for review, or whose last send failed."""
     waiting = {StatementStatus.PENDING_REVIEW, StatementStatus.SEND_FAILED}
     return [s for s in repo.list_statements(org_id, period) if s.status in waiting]

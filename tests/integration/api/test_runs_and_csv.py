@@ -10,7 +10,7 @@ from typing import Any
 
 from psa_billing.logic.billing_api import CSV_COLUMNS
 from tests.integration.api.conftest import bearer
-from tests.integration.api.seed import PERIOD, seed
+from tests.integration.api.seed import PERIOD, seed, write_statements
 from tests.support import load_demo
 
 
@@ -68,7 +68,7 @@ def test_the_csv_has_one_row_per_effective_line_for_10000_lines(
         )
         for n in range(100)
     ]
-    repo.write_items(repo._statement_item(st) for st in statements)
+    write_statements(statements)
     t = bearer(sign_in(make_user({org_id: "ADMIN"})))
     started = time.perf_counter()
     with http.stream(

@@ -157,7 +157,7 @@ def test_send_then_send_again_is_refused_but_resend_works(
     assert resp.json()["sent"] is True
     assert workers.sent == [(st.id, 0, False)]
     repo.claim_for_sending(st.id, 0)
-    repo.mark_sent(st.id, 0)  # what the real send function records
+    repo.mark_sent(st.id, 0, "message-1")  # what the real send function records
     again = http.post(f"/api/billing/statements/{st.id}/send", headers=t)
     assert again.status_code == 409 and again.json()["error"]["code"] == "not_sendable"
     resend = http.post(f"/api/billing/statements/{st.id}/resend", headers=t)

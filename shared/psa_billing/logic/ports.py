@@ -1,0 +1,80 @@
+"""What the use cases need from the outside world, as Protocols (STYLE.md 4).
+
+The use cases import these and the domain only: production passes the AWS adapters
+(``psa_billing.dal``), tests pass in-memory fakes. Nothing here imports boto3 or
+pynamodb (tests/unit/test_cold_start.py checks it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any, Protocol
+
+from psa_billing.domain.adjustments import Adjustment
+from psa_billing.domain.model import CustomerPeriodData, Period
+from psa_billing.domain.org import Organisation
+from psa_billing.domain.run import CustomerOutcome, Run, RunStatus
+from psa_billing.domain.statement import Statement
+
+Clock = Callable[[], datetime]
+
+
+class OrgDirectory(Protocol):
+    """An organisation's details (cached by a warm function: see logic/orgs.py)."""
+
+    def get(self, org_id: str) -> Organisation: ...
+
+
+class StatementReader(Protocol):
+    def get_statement(
+        self, statement_id: str, *, with_inputs: bool = False
+    ) -> Statement | None: ...
+
+
+class RunRepository(StatementReader, Protocol):
+    def list_org_ids(self) -> list[str]: ...
+    def get_org(self, org_id: str) -> Organisation | None: ...
+    def iter_customer_ids(self, org_id: str) -> Iterator[str]: ...
+    def billed_customer_ids(self, org_id: str, period: str) -> set[str]: ...
+    def start_run(self, run: Run) -> None: ...
+    def get_run(self, run_id: str) -> Run | None: ...
+    def load_customer_period(
+        self, org_id: str, customer_id: str, period: Period
+    ) -> CustomerPeriodData | None: ...
+    def create_statement(self, st: Statement, outcome: CustomerOutcome) -> bool: ...
+    def record_outcome(self, outcome: CustomerOutcome) -> None: ...
+    def outcomes(self, run_id: str) -> Iterator[CustomerOutcome]: ...
+    def finish_run(
+        self, run_id: str, status: RunStatus, counts: dict[str, int], error: str | None
+    ) -> None: ...
+
+
+class SendRepository(StatementReader, Protocol):
+    def claim_for_sending(
+        self, statement_id: str, revision: int, *, again: bool = False
+    ) -> Statement | None: ...
+    def mark_sent(self, statement_id: str, revision: int, message_id: str) -> None: ...
+    def mark_send_failed(self, statement_id: str, revision: int, error: str) -> None: ...
+
+
+class StatementRepository(SendRepository, Protocol):
+    def append_adjustment(self, st: Statement, adj: Adjustment) -> None: ...
+    def list_statements(self, org_id: str, period: str | None = None) -> list[Statement]: ...
+
+
+class ManifestStore(Protocol):
+    bucket: str
+
+    def put_json(self, key: str, doc: Any) -> None: ...
+
+
+class PdfStore(Protocol):
+    def put_new(self, key: str, body: bytes, content_type: str) -> bool: ...
+    def get(self, key: str) -> bytes: ...
+
+
+class Mailer(Protocol):
+    def send_raw(self, raw: bytes, *, sender: str, to: str) -> str:
+        """Send a finished MIME message; return the provider's message id."""
+        ...
