@@ -153,8 +153,9 @@ _DESCRIPTIONS = {
 
 
 def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` for a route: every error in the one shape."""
-    wanted = sorted({*statuses, 422, 500})
+    """OpenAPI ``responses`` for a route: every error in the one shape. 400 (a body that
+    is not JSON), 422 and 500 can happen on any route."""
+    wanted = sorted({*statuses, 400, 422, 500})
     return {s: {"model": ErrorResponse, "description": _DESCRIPTIONS[s]} for s in wanted}
 
 
