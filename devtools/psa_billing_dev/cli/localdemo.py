@@ -39,6 +39,9 @@ def up(
         if exit_after_demo:
             return
         click.echo("")
+        from psa_billing_dev.cli.users import print_api_help  # noqa: PLC0415
+
+        print_api_help(api, demo=demo)
         click.echo(f"Up at {stack.endpoint}. In another shell try:")
         click.echo("  psa-billing statements list --org demo-msp")
         click.echo("Press Ctrl-C to stop (everything is forgotten).")

@@ -284,7 +284,12 @@ def start_local_api(stack: Any, *, demo: bool) -> Any:
         AccessRepository(s.data_table, s.aws_default_region).put_membership(
             sub, DEMO_EMAIL, "demo-msp", Role.OWNER.value
         )
-    click.echo(f"billing API at {api.url} (OpenAPI: {api.url}/api/openapi.json)")
+    return api
+
+
+def print_api_help(api: Any, *, demo: bool) -> None:
+    """What `local up` (and `make run`) prints about the API, last, beside "Up at"."""
+    click.echo(f"Billing API at {api.url} (OpenAPI: {api.url}/api/openapi.json)")
     if demo:
         click.echo(f"Sign in as {DEMO_EMAIL} / {DEMO_PASSWORD} (OWNER of demo-msp), e.g.:")
         click.echo(
@@ -293,4 +298,3 @@ def start_local_api(stack: Any, *, demo: bool) -> Any:
             f'"mfaCode":"\'$(psa-billing users code {DEMO_EMAIL})\'"}}\''
         )
         click.echo("  (docs/api.md has the whole session)")
-    return api
