@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Any
 
 import boto3
 from fastapi import Depends, Header, Request
@@ -150,6 +150,11 @@ def idempotency_key(
     return key
 
 
+def lambda_context(request: Request) -> Any:
+    """The Lambda context Mangum puts in the ASGI scope (None when served by uvicorn)."""
+    return request.scope.get("aws.context")
+
+
 def route_of(request: Request) -> str:
     route = request.scope.get("route")
     return f"{request.method} {getattr(route, 'path', request.url.path)}"
@@ -170,3 +175,4 @@ Cursors = Annotated[CursorCodec, Depends(cursor_codec)]
 Lockout = Annotated[LockoutRule, Depends(lockout_rule)]
 Verifier = Annotated[TokenVerifier, Depends(verifier)]
 Route = Annotated[str, Depends(route_of)]
+LambdaCtx = Annotated[Any, Depends(lambda_context)]

@@ -54,6 +54,7 @@ class Idempotency:
             return {"status": status, "body": body}
 
         self._run = _run
+        self._config = config
 
     def run(
         self,
@@ -63,9 +64,14 @@ class Idempotency:
         route: str,
         body: Any,
         work: Callable[[], Answer],
+        lambda_context: Any = None,
     ) -> Answer:
         if key is None or not self._enabled:
             return work()
+        if lambda_context is not None:
+            # An in-progress record then expires with the invocation, so a retry after a
+            # timed-out first attempt is not refused for the whole hour.
+            self._config.register_lambda_context(lambda_context)
         digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
         request = {"key": key, "principal": principal, "route": route, "body": digest}
         try:

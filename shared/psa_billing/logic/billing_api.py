@@ -184,7 +184,9 @@ def statement_view(st: Statement) -> dict[str, Any]:
                 "summary": f"emailed revision {st.sent_revision} to {st.billing_email}",
             }
         )
-    history.sort(key=lambda e: str(e["at"]))
+    # By time to the second (adjustments are stamped to the second, the statement to the
+    # microsecond), keeping the natural order within a second: the sort is stable.
+    history.sort(key=lambda e: datetime.fromisoformat(str(e["at"])).replace(microsecond=0))
     return {
         **pub,
         "delivery": {

@@ -7,7 +7,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 
-from psa_billing.api.deps import Access, CurrentPrincipal, Idem, IdempotencyKey, Route, utc_now
+from psa_billing.api.deps import (
+    Access,
+    CurrentPrincipal,
+    Idem,
+    IdempotencyKey,
+    LambdaCtx,
+    Route,
+    utc_now,
+)
 from psa_billing.api.errors import documented
 from psa_billing.api.schemas import CustomerBillingPublic, CustomerBillingUpdate
 from psa_billing.logic import settings_api as uc
@@ -45,6 +53,7 @@ def put_billing(
     idem: Idem,
     key: IdempotencyKey,
     route: Route,
+    ctx: LambdaCtx,
     customer_id: CustomerId,
     body: CustomerBillingUpdate,
     org_id: OrgQuery = None,
@@ -63,5 +72,6 @@ def put_billing(
         route=f"{route} {org_id} {customer_id}",
         body=request,
         work=work,
+        lambda_context=ctx,
     )
     return JSONResponse(doc, status_code=status)

@@ -7,7 +7,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 
-from psa_billing.api.deps import Access, CurrentPrincipal, Idem, IdempotencyKey, Repository, Route
+from psa_billing.api.deps import (
+    Access,
+    CurrentPrincipal,
+    Idem,
+    IdempotencyKey,
+    LambdaCtx,
+    Repository,
+    Route,
+)
 from psa_billing.api.errors import documented
 from psa_billing.api.schemas import OrgPublic, OrgUpdate
 from psa_billing.logic import settings_api as uc
@@ -42,6 +50,7 @@ def put_org(
     idem: Idem,
     key: IdempotencyKey,
     route: Route,
+    ctx: LambdaCtx,
     org_id: OrgId,
     body: OrgUpdate,
 ) -> JSONResponse:
@@ -52,6 +61,11 @@ def put_org(
         return 200, OrgPublic.model_validate(doc).model_dump(by_alias=True)
 
     status, doc = idem.run(
-        key, principal=principal.subject, route=f"{route} {org_id}", body=change, work=work
+        key,
+        principal=principal.subject,
+        route=f"{route} {org_id}",
+        body=change,
+        work=work,
+        lambda_context=ctx,
     )
     return JSONResponse(doc, status_code=status)

@@ -13,6 +13,7 @@ from psa_billing.api.deps import (
     Cursors,
     Idem,
     IdempotencyKey,
+    LambdaCtx,
     Repository,
     Route,
     RunStarter,
@@ -39,6 +40,7 @@ def start_run(
     idem: Idem,
     key: IdempotencyKey,
     route: Route,
+    ctx: LambdaCtx,
     body: RunCreate,
 ) -> JSONResponse:
     request = body.model_dump(by_alias=True, exclude_none=True)
@@ -55,7 +57,9 @@ def start_run(
         )
         return 202, started
 
-    status, doc = idem.run(key, principal=principal.subject, route=route, body=request, work=work)
+    status, doc = idem.run(
+        key, principal=principal.subject, route=route, body=request, work=work, lambda_context=ctx
+    )
     return JSONResponse(doc, status_code=status)
 
 

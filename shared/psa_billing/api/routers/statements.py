@@ -13,6 +13,7 @@ from psa_billing.api.deps import (
     Cursors,
     Idem,
     IdempotencyKey,
+    LambdaCtx,
     PdfLinks,
     Repository,
     Route,
@@ -161,6 +162,7 @@ def adjust(
     idem: Idem,
     key: IdempotencyKey,
     route: Route,
+    ctx: LambdaCtx,
     statement_id: StatementId,
     body: Annotated[AdjustmentCreate, Body()],
 ) -> JSONResponse:
@@ -181,7 +183,12 @@ def adjust(
         )
 
     status, doc = idem.run(
-        key, principal=principal.subject, route=f"{route} {statement_id}", body=change, work=work
+        key,
+        principal=principal.subject,
+        route=f"{route} {statement_id}",
+        body=change,
+        work=work,
+        lambda_context=ctx,
     )
     return JSONResponse(doc, status_code=status)
 
@@ -195,6 +202,7 @@ def _send(
     route: str,
     statement_id: str,
     again: bool,
+    ctx: Any,
 ) -> JSONResponse:
     def work() -> tuple[int, dict[str, Any]]:
         st, sent, pdf = uc.send(repo, workers, principal, statement_id, again=again)
@@ -202,7 +210,12 @@ def _send(
         return 200, SendPublic.model_validate(doc).model_dump(by_alias=True, mode="json")
 
     status, doc = idem.run(
-        key, principal=principal.subject, route=f"{route} {statement_id}", body={}, work=work
+        key,
+        principal=principal.subject,
+        route=f"{route} {statement_id}",
+        body={},
+        work=work,
+        lambda_context=ctx,
     )
     return JSONResponse(doc, status_code=status)
 
@@ -220,9 +233,10 @@ def send(
     idem: Idem,
     key: IdempotencyKey,
     route: Route,
+    ctx: LambdaCtx,
     statement_id: StatementId,
 ) -> JSONResponse:
-    return _send(principal, repo, workers, idem, key, route, statement_id, again=False)
+    return _send(principal, repo, workers, idem, key, route, statement_id, again=False, ctx=ctx)
 
 
 @router.post(
@@ -238,6 +252,7 @@ def resend(
     idem: Idem,
     key: IdempotencyKey,
     route: Route,
+    ctx: LambdaCtx,
     statement_id: StatementId,
 ) -> JSONResponse:
-    return _send(principal, repo, workers, idem, key, route, statement_id, again=True)
+    return _send(principal, repo, workers, idem, key, route, statement_id, again=True, ctx=ctx)
