@@ -241,7 +241,12 @@ def clients_add(org_id: str, name: str) -> None:
     click.echo(f"client id:     {client['ClientId']}")
     click.echo(f"client secret: {client['ClientSecret']}  (shown once)")
     click.echo(f"scope:         {READ_SCOPE} (read-only, organisation {org_id})")
-    if not target.targets_aws():
+    if target.targets_aws():
+        click.echo(
+            "Add the client id to the stack parameter MachineClientIds and deploy: the HTTP "
+            "API's JWT authorizer admits only the client ids it lists."
+        )
+    else:
         from psa_billing_dev.local.api_server import default_api_port  # noqa: PLC0415
 
         click.echo(f"token URL:     http://127.0.0.1:{default_api_port()}/local-oauth/oauth2/token")
