@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint unit integration e2e validate build bench lock clean
+.PHONY: install run test lint unit integration e2e validate build bench lock clean screenshots-pdf
 
 # A virtualenv with the locked dependencies and the `psa-billing` command.
 $(STAMP): requirements.lock pyproject.toml
@@ -47,6 +47,11 @@ validate: $(STAMP)
 # `sam build` for arm64 Lambda (needs a python3.13 interpreter; pyenv's is used if present).
 build: $(STAMP)
 	bash infra/sam/validate.sh --build
+
+# PNGs of every kind of statement PDF (render.samples) in docs/screenshots/ (needs pdftoppm:
+# apt-get install -y poppler-utils).
+screenshots-pdf: $(STAMP)
+	$(BIN)/python bench/bench_render.py --samples docs/screenshots --png
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_rules.py

@@ -64,16 +64,19 @@ def run_org(
     import_document(json.dumps(doc).encode(), repo, clock=utc_now)
     t1 = time.perf_counter()
     counter.reset()
+    cpu0 = time.process_time()
     arn = start_run(
         config.run().state_machine_arn, RunRequest(orgId=doc["orgId"], period=str(period))
     )
     result = wait_for_run(arn, repo, poll_seconds=1.0)
     t2 = time.perf_counter()
+    cpu = time.process_time() - cpu0
     inside, outside = counter.snapshot()
     statements = repo.list_statements(doc["orgId"], str(period))
     return {
         "import_s": t1 - t0,
         "run_s": t2 - t1,
+        "cpu_s": cpu,
         "summary": result.summary,
         "inside": inside,
         "outside": outside,
@@ -91,7 +94,8 @@ def report(name: str, r: dict[str, Any]) -> None:
     print(f"\n== {name}: {customers} customers, {r['entries']} time entries")
     print(
         f"import {r['import_s']:.1f} s; run (start -> SUCCEEDED) {r['run_s']:.1f} s "
-        f"= {customers / r['run_s']:.1f} customers/s"
+        f"= {customers / r['run_s']:.1f} customers/s; CPU {r['cpu_s']:.1f} s "
+        f"(all threads of the one process: moto, the engine, the handlers)"
     )
     print(f"outcomes: {json.dumps(counts)}; statements {n} ({auto} emailed, {n - auto} for review)")
     per_service: Counter[str] = Counter()

@@ -1,9 +1,12 @@
 """Statement PDF rendering: fpdf2 in process vs headless Chromium printing the same page.
 
     .venv/bin/python bench/bench_render.py [--runs 20] [--warmups 3] [--chromium-runs 5]
+    .venv/bin/python bench/bench_render.py --samples DIR [--png]   # make screenshots-pdf
 
-In process: median of --runs renders after --warmups, for a 1-page statement (8 lines)
-and a 600-line one (12+ pages). Chromium: the same statement as an HTML page printed
+In process: median of --runs renders after --warmups, for a 1-page statement (the full
+sample: logo, addresses, contract time, payment details), a 1-page one with Japanese
+text (JPY) and a 600-line one (12+ pages); plus what fontTools' own subsetter would cost
+per font for the 1-page statement's glyphs (why render.fonts cuts its own subsets). Chromium: the same statement as an HTML page printed
 with --print-to-pdf, median of --chromium-runs, each a fresh browser process, so the
 process start IS included (that is what a render-per-request service pays). Targets:
 1 page <= 25 ms; in-process <= 1/10 of Chromium at both sizes.
@@ -23,70 +26,28 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import date
-from decimal import Decimal
 from pathlib import Path
 
+from fontTools import subset as ft_subset
+from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
-from psa_billing.domain.model import Period
-from psa_billing.domain.money import Currency
+from psa_billing.render import samples
+from psa_billing.render.fonts import FONT_DIR
 from psa_billing.render.pdf import render_statement_pdf
-from psa_billing.render.view import LineView, OrgView, StatementView, quantity_label
+from psa_billing.render.view import StatementView, quantity_label
 
 TARGET_ONE_PAGE_MS = 25.0
 TARGET_RATIO = 10.0
-SUBJECTS = (
-    "Printer offline in accounts",
-    "Outlook keeps asking for the password",
-    "New starter laptop setup — Müller",
-    "VPN drops every 10 minutes on hotel Wi-Fi",
-    "Backup job failed on FS01",
-)
-
-
-def make_view(n_lines: int) -> StatementView:
-    cur = Currency.of("GBP")
-    lines = [
-        LineView(
-            "dev",
-            "devices",
-            "Managed devices (RMM)",
-            Decimal(42),
-            Decimal("4.50"),
-            Decimal("189.00"),
-        )
-    ]
-    for i in range(n_lines - 1):
-        q, rate = Decimal(15 + 15 * (i % 8)) / 60, Decimal("95.00")
-        desc = f"Ticket #{1000 + i} — {SUBJECTS[i % len(SUBJECTS)]}"
-        lines.append(LineView(f"t{i}", "ticket_time", desc, q, rate, cur.round(q * rate)))
-    subtotal = sum((ln.amount for ln in lines), Decimal(0))
-    tax = cur.round(subtotal * Decimal("0.2"))
-    return StatementView(
-        statement_id="st-bench",
-        number="S-2026-10-0042",
-        org=OrgView("Acme IT Ltd", ("1 High Street", "London EC1A 1AA"), "billing@acme.example"),
-        customer_id="c-1",
-        customer_name="Müller & Søn GmbH",
-        billing_email="ap@muller.example",
-        period=Period(2026, 10),
-        issue_date=date(2026, 11, 1),
-        currency="GBP",
-        lines=tuple(lines),
-        subtotal=subtotal,
-        tax_percent=Decimal(20),
-        tax=tax,
-        total=subtotal + tax,
-    )
 
 
 def statement_html(view: StatementView) -> str:
     """The same statement as one HTML page (print CSS: A4, header row repeated)."""
     e = html.escape
+    f = view.fmt
     rows = "\n".join(
         f"<tr><td>{e(ln.description)}</td><td class=n>{quantity_label(ln)}</td>"
-        f"<td class=n>{view.money(ln.unit_price)}</td><td class=n>{view.money(ln.amount)}</td></tr>"
+        f"<td class=n>{f.money(ln.unit_price)}</td><td class=n>{f.money(ln.amount)}</td></tr>"
         for ln in view.lines
     )
     address = "<br>".join(e(x) for x in view.org.address_lines)
@@ -99,15 +60,15 @@ th {{ background: #e8ecf1; text-align: left; }} td, th {{ padding: 0.6mm 1.6mm; 
 tr {{ break-inside: avoid; border-bottom: 0.2mm solid #cdcdcd; }} .n {{ text-align: right; }}
 h1 {{ text-align: right; margin: 0; }}</style></head><body>
 <h1>Statement</h1><p><b>{e(view.org.name)}</b><br>{address}<br>{e(view.org.email)}</p>
-<p>Number {e(view.number)}<br>Period {view.period_label}<br>Issue date {view.issue_date_label}
+<p>Number {e(view.number)}<br>Period {view.period_label}<br>Issue date {f.date(view.issue_date)}
 <br>Currency {view.currency}</p>
 <p>Bill to<br><b>{e(view.customer_name)}</b><br>{e(view.billing_email)}</p>
 <table><thead><tr><th>Description</th><th class=n>Qty</th><th class=n>Unit price</th>
 <th class=n>Amount</th></tr></thead><tbody>
 {rows}
 </tbody></table>
-<p class=n>Subtotal {view.money(view.subtotal)}<br>{view.tax_label} {view.money(view.tax)}<br>
-<b>Total {view.currency} {view.money(view.total)}</b></p></body></html>"""
+<p class=n>Subtotal {f.money(view.subtotal)}<br>{view.tax_label} {f.money(view.tax)}<br>
+<b>Total {view.currency} {f.money(view.total)}</b></p></body></html>"""
 
 
 def median_ms(fn: Callable[[], object], runs: int, warmups: int) -> float:
@@ -165,19 +126,64 @@ def chromium_pdf_ms(
     return statistics.median(times), pages
 
 
+def fonttools_subset_ms(text: str, runs: int = 5) -> float:
+    """fontTools' subsetter on DejaVu Sans for ``text``'s characters, options trimmed to
+    what a PDF needs (no layout tables, no hinting, no glyph names), per document."""
+    data = (FONT_DIR / "DejaVuSans.ttf").read_bytes()
+    options = ft_subset.Options(
+        notdef_outline=True, glyph_names=False, hinting=False, layout_features=[], name_IDs=[]
+    )
+    options.drop_tables += ["GSUB", "GPOS", "GDEF", "kern", "FFTM"]
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        font = TTFont(io.BytesIO(data), lazy=True, recalcTimestamp=False)
+        subsetter = ft_subset.Subsetter(options)
+        subsetter.populate(unicodes={ord(c) for c in text})
+        subsetter.subset(font)
+        font.save(io.BytesIO())
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def write_samples(out: Path, png: bool, dpi: int = 110, first_pages: int = 2) -> None:
+    """Each sample kind as OUT/<kind>.pdf, and PNGs of its first pages (pdftoppm)."""
+    out.mkdir(parents=True, exist_ok=True)
+    pdftoppm = shutil.which("pdftoppm")
+    if png and pdftoppm is None:
+        raise SystemExit("pdftoppm not found: apt-get install -y poppler-utils")
+    for kind, make in samples.KINDS.items():
+        pdf_path = out / f"{kind}.pdf"
+        pdf_path.write_bytes(render_statement_pdf(make()))
+        print(f"{pdf_path} ({pdf_path.stat().st_size / 1024:.0f} KB)")
+        if png and pdftoppm:
+            cmd = [pdftoppm, "-png", "-r", str(dpi), "-l", str(first_pages), str(pdf_path)]
+            subprocess.run([*cmd, str(out / kind)], check=True)
+            pdf_path.unlink()  # the PNGs are what is kept
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--warmups", type=int, default=3)
     ap.add_argument("--chromium-runs", type=int, default=5)
+    ap.add_argument("--samples", type=Path, help="write the sample PDFs here and stop")
+    ap.add_argument("--png", action="store_true", help="with --samples: PNGs instead of PDFs")
     args = ap.parse_args()
+    if args.samples:
+        write_samples(args.samples, args.png)
+        return
 
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cpu, "
         f"{platform.python_implementation()} {platform.python_version()}; "
         f"load average {os.getloadavg()[0]:.2f} (other work on the machine skews timings)"
     )
-    views = {"1 page": make_view(8), "600 lines": make_view(600)}
+    views = {
+        "1 page": samples.one_page(),
+        "1 page CJK": samples.jpy(),
+        "600 lines": samples.many_lines(600),
+    }
 
     start = time.perf_counter()
     render_statement_pdf(views["1 page"])
@@ -206,20 +212,26 @@ def main() -> None:
 
     print()
     print(
-        f"{'statement':<10} {'pages':>5} {'bytes':>7} {'fpdf2 ms':>9}   {'chromium ms':>11} {'pages':>5}   ratio"
+        f"{'statement':<12} {'pages':>5} {'bytes':>7} {'fpdf2 ms':>9}   {'chromium ms':>11} {'pages':>5}   ratio"
     )
     for label, pages, size, ms, chrome in results:
         if chrome:
             c_ms, c_pages = chrome
             print(
-                f"{label:<10} {pages:>5} {size:>7} {ms:>9.1f}   {c_ms:>11.0f} {c_pages:>5}   {c_ms / ms:>5.0f}x"
+                f"{label:<12} {pages:>5} {size:>7} {ms:>9.1f}   {c_ms:>11.0f} {c_pages:>5}   {c_ms / ms:>5.0f}x"
             )
         else:
-            print(f"{label:<10} {pages:>5} {size:>7} {ms:>9.1f}   {'n/a':>11} {'':>5}   n/a")
+            print(f"{label:<12} {pages:>5} {size:>7} {ms:>9.1f}   {'n/a':>11} {'':>5}   n/a")
     print(
         f"(fpdf2: median of {args.runs} after {args.warmups} warm-ups, in process; "
         f"chromium: median of {args.chromium_runs}, process start included)"
     )
+
+    one_page_text = " ".join(ln.description for ln in views["1 page"].lines)
+    ft_ms = fonttools_subset_ms(one_page_text + views["1 page"].org.name + "0123456789.,")
+    print(f"fontTools subsetter, DejaVu Sans, 1-page glyphs: {ft_ms:.1f} ms per font per document")
+    cjk_size = results[1][2]
+    print(f"1-page PDF with CJK text: {cjk_size / 1024:.0f} KB (target < 100 KB)")
 
     print()
     one_page_ms = results[0][3]

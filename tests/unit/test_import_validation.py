@@ -3,27 +3,40 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping, Sequence, Set
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel, ValidationError
 
 from psa_billing.domain.errors import BillingError
 from psa_billing.domain.model import Contract, Period, TimeEntry
-from psa_billing.ingest.document import ImportDocument, MalformedJsonError, parse_document
+from psa_billing.domain.org import CustomerProfile, OrgSettingsUpdate
+from psa_billing.ingest.document import (
+    RECORD_ARRAYS,
+    BillingRecord,
+    CustomerRecord,
+    ImportDocument,
+    MalformedJsonError,
+    parse_document,
+)
 from psa_billing.ingest.validate import (
     EmptyExisting,
     ExistingData,
     ExistingEntry,
     ImportRejected,
-    InMemoryExisting,
     Problem,
     ValidatedImport,
     validate_document,
+    validate_import,
 )
+from tests.fakes import InMemoryExisting
 
 
 def customer(cid: str = "cust-1", **billing: Any) -> dict[str, Any]:
@@ -777,3 +790,364 @@ def test_rate_with_more_digits_than_the_currency_is_rejected() -> None:
         ("customer", "c1", "billing.perDeviceRate"),
         ("project", "p1", "hourlyRate"),
     }
+
+
+# ---------------------------------------------------------------- bounded reading
+
+
+def test_deeply_nested_json_is_refused_before_the_parser_recurses() -> None:
+    raw = '{"orgId": "org-1", "customers": ' + "[" * 3000 + "]" * 3000 + "}"
+
+    problem = only_problem(raw)
+
+    assert problem.kind == "document"
+    assert "nested more than 32 levels deep" in problem.reason
+    assert "line 1, column" in problem.reason
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
+    doc = document(tickets=[{"id": "tkt-1", "customerId": "cust-1", "subject": "[" * 250}])
+
+    assert accept(doc).tickets[0].subject == "[" * 250
+
+
+def test_nesting_as_bytes_is_refused_the_same_way() -> None:
+    raw = ('{"orgId": "org-1", "x": ' + "{" * 40 + "}" * 40 + "}").encode()
+
+    assert "nested more than 32" in only_problem(raw.decode()).reason
+    with pytest.raises(ImportRejected):
+        validate_document(raw, EmptyExisting())
+
+
+def test_a_5000_digit_integer_is_refused_at_its_field() -> None:
+    raw = json.dumps(document(timeEntries=[entry(minutes="HUGE")])).replace('"HUGE"', "9" * 5000)
+
+    problem = only_problem(raw)
+
+    assert (problem.kind, problem.id, problem.field) == ("timeEntry", "te-1", "minutes")
+    assert "more than 30 digits" in problem.reason
+
+
+def test_a_5000_digit_integer_anywhere_never_raises_a_bare_value_error() -> None:
+    raw = '{"orgId": "org-1", "orgName": ' + "1" * 5000 + "}"
+
+    problem = only_problem(raw)
+
+    assert (problem.kind, problem.field) == ("document", "orgName")
+
+
+def test_numbers_written_with_an_exponent_are_refused() -> None:
+    for number in ("1e-400", "1E3", "2.5e1"):
+        raw = json.dumps(document()).replace('"includedHours": "4"', f'"includedHours": {number}')
+        problem = only_problem(raw)
+        assert (problem.kind, problem.id, problem.field) == ("contract", "con-1", "includedHours")
+        assert "exponent" in problem.reason, number
+
+
+def test_json_number_money_with_more_than_six_decimals_is_refused() -> None:
+    raw = json.dumps(document(customers=[customer(perDeviceRate="X")])).replace('"X"', "1.1234567")
+
+    problem = only_problem(raw)
+
+    assert (problem.field, problem.reason) == (
+        "billing.perDeviceRate",
+        "must have at most 6 decimals",
+    )
+
+
+def test_money_text_with_underscores_foreign_digits_or_spaces_is_refused() -> None:
+    for bad in ("1_0", "٣", "5 ", "1 000", "+5", "0x10", "NaN", "Infinity"):
+        problem = only_problem(document(customers=[customer(defaultHourlyRate=bad)]))
+        assert (problem.id, problem.field) == ("cust-1", "billing.defaultHourlyRate"), bad
+
+
+def test_included_hours_are_a_quantity_under_ten_million() -> None:
+    raw = json.dumps(document()).replace('"includedHours": "4"', '"includedHours": "10000000"')
+
+    problem = only_problem(raw)
+
+    assert (problem.field, problem.reason) == ("includedHours", "must be less than 10000000")
+
+
+def test_dates_must_be_within_2000_to_2100() -> None:
+    for bad in ("1999-12-31", "2101-01-01", "0001-01-01", "9999-12-31"):
+        problem = only_problem(document(timeEntries=[entry(date=bad)]))
+        assert (problem.id, problem.field) == ("te-1", "date"), bad
+        assert "2000-01-01 to 2100-12-31" in problem.reason
+    accept(document(devices=[{"id": "dev-1", "customerId": "cust-1", "linkedOn": "2000-01-01"}]))
+    accept(document(contracts=[contract("con-1", "2025-01-01", "2100-12-31")]))
+
+
+# ---------------------------------------------------------------- text in the import
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x07", "\u202e", "\u2066", "\ufeff", "\ud800"])
+def test_control_and_bidi_characters_are_refused_in_names_subjects_and_descriptions(
+    char: str,
+) -> None:
+    doc = document(
+        customers=[{**customer(), "name": f"Acme{char}Dental"}],
+        tickets=[{"id": "tkt-1", "customerId": "cust-1", "subject": f"Printer{char}"}],
+        timeEntries=[entry(description=f"fixed{char}it")],
+        devices=[{"id": "dev-1", "customerId": "cust-1", "linkedOn": "2024-01-15", "name": char}],
+    )
+
+    problems = problems_of(doc)
+
+    assert {(p.kind, p.field) for p in problems} == {
+        ("customer", "name"),
+        ("ticket", "subject"),
+        ("timeEntry", "description"),
+        ("device", "name"),
+    }
+    assert all(f"U+{ord(char):04X}" in p.reason for p in problems)
+
+
+def test_a_5000_character_name_is_refused_with_the_limit() -> None:
+    problem = only_problem(document(customers=[{**customer(), "name": "x" * 5000}]))
+
+    assert (problem.field, problem.reason) == (
+        "name",
+        "is 5000 characters long; at most 200 allowed",
+    )
+
+
+def test_time_entry_descriptions_may_span_lines() -> None:
+    doc = document(timeEntries=[entry(description="Replaced toner\r\nTested:\tOK")])
+
+    assert accept(doc).entries[0].description == "Replaced toner\r\nTested:\tOK"
+
+
+def test_a_name_of_only_spaces_is_refused() -> None:
+    problem = only_problem(document(customers=[{**customer(), "name": "   "}]))
+
+    assert (problem.field, problem.reason) == ("name", "must not be empty")
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "ap@acme.example\r\nBcc: victim@example.com",
+        "=?utf-8?b?YXBAYWNtZS5leGFtcGxl?=@acme.example",
+        "Accounts <ap@acme.example>",
+        "ap@acme.example, victim@example.com",
+    ],
+)
+def test_billing_email_that_could_inject_headers_is_refused(bad: str) -> None:
+    problem = only_problem(document(customers=[customer(billingEmail=bad)]))
+
+    assert (problem.id, problem.field) == ("cust-1", "billing.billingEmail")
+
+
+def test_an_unknown_field_name_is_echoed_escaped_and_short() -> None:
+    doc = document(customers=[{**customer(), "evil\u202e" + "k" * 500: 1}])
+
+    problem = only_problem(doc)
+
+    assert problem.field.startswith("evil\\u202e")
+    assert len(problem.field) < 60
+    assert problem.reason == "unknown field (not in the import format)"
+
+
+def test_a_malformed_record_id_is_never_echoed() -> None:
+    bad_id = "\u202e" + "x" * 5000
+    doc = document(devices=[{"id": bad_id, "customerId": "cust-1", "linkedOn": "2024-01-15"}])
+
+    problem = only_problem(doc)
+
+    assert (problem.kind, problem.id, problem.index, problem.field) == ("device", None, 0, "id")
+    assert str(problem).startswith("device #0: id: ")
+
+
+# ---------------------------------------------------------------- parse once, org id
+
+
+def test_validate_import_asks_for_the_documents_organisation_once() -> None:
+    asked: list[str] = []
+
+    def existing_for(org_id: str) -> ExistingData:
+        asked.append(org_id)
+        return EmptyExisting()
+
+    result = validate_import(json.dumps(document()), existing_for)
+
+    assert asked == ["org-1"]
+    assert result.org_id == "org-1"
+
+
+def test_validate_import_without_a_valid_org_id_lists_it_with_the_other_problems() -> None:
+    def existing_for(org_id: str) -> ExistingData:
+        raise AssertionError("no stored data without an organisation")
+
+    doc = document(orgId="has space", timeEntries=[entry(minutes=0)])
+
+    with pytest.raises(ImportRejected) as caught:
+        validate_import(json.dumps(doc), existing_for)
+
+    assert {(p.kind, p.field) for p in caught.value.problems} == {
+        ("document", "orgId"),
+        ("timeEntry", "minutes"),
+    }
+
+
+def test_validate_import_refuses_malformed_json_without_asking_for_stored_data() -> None:
+    with pytest.raises(ImportRejected) as caught:
+        validate_import('{"orgId": "org-1",', lambda org_id: EmptyExisting())
+
+    assert caught.value.problems[0].kind == "document"
+
+
+# ---------------------------------------------------------------- optional new fields
+
+
+def test_a_document_in_the_shared_format_imports_unchanged() -> None:
+    result = accept(document())
+
+    assert result.org_settings is None
+    assert result.customer_profiles == {"cust-1": CustomerProfile()}
+
+
+def test_customer_statement_details_are_read_into_a_profile() -> None:
+    record = customer(paymentTermsDays=14)
+    record.update(addressLines=["1 High St", "Leeds LS1 1AA"], taxId="GB123456789", locale="en-GB")
+
+    profile = accept(document(customers=[record])).customer_profiles["cust-1"]
+
+    assert profile == CustomerProfile(
+        address_lines=("1 High St", "Leeds LS1 1AA"),
+        tax_id="GB123456789",
+        locale="en-GB",
+        payment_terms_days=14,
+    )
+
+
+def test_customer_statement_details_are_validated_field_by_field() -> None:
+    record = customer(paymentTermsDays=400)
+    record.update(addressLines=["ok", "bad\x00"], taxId="GB 123; DROP", locale="xx-YY")
+
+    problems = problems_of(document(customers=[record]))
+
+    assert {(p.id, p.field) for p in problems} == {
+        ("cust-1", "billing.paymentTermsDays"),
+        ("cust-1", "addressLines"),
+        ("cust-1", "taxId"),
+        ("cust-1", "locale"),
+    }
+
+
+def test_organisation_settings_in_the_document_are_changes_only() -> None:
+    doc = document(organisation={"timeZone": "Europe/London", "paymentTermsDays": 30})
+
+    settings = accept(doc).org_settings
+
+    assert settings is not None
+    assert settings.changes() == {"timeZone": "Europe/London", "paymentTermsDays": 30}
+
+
+def test_bad_organisation_settings_name_the_organisation_and_field() -> None:
+    doc = document(organisation={"paymentTermsDays": 366, "timeZone": "Mars/Olympus"})
+
+    problems = problems_of(doc)
+
+    assert [str(p) for p in problems] == [
+        "organisation org-1: paymentTermsDays: must be from 0 to 365",
+        "organisation org-1: timeZone: must be an IANA time zone like Europe/London or UTC",
+    ]
+
+
+def test_two_different_names_for_the_organisation_are_refused() -> None:
+    problem = only_problem(document(organisation={"name": "Other MSP"}))
+
+    assert str(problem) == "organisation org-1: name: differs from orgName; give the name once"
+    accept(document(organisation={"name": "Demo MSP"}))
+
+
+def test_the_documented_schema_names_exactly_the_fields_the_models_read() -> None:
+    schema = json.loads((Path(__file__).parents[2] / "docs" / "import.schema.json").read_text())
+    defs = schema["$defs"]
+
+    def aliases(model: type[BaseModel]) -> set[str]:
+        return {f.alias or name for name, f in model.model_fields.items()}
+
+    assert set(schema["properties"]) == aliases(ImportDocument)
+    assert set(defs["organisation"]["properties"]) == aliases(OrgSettingsUpdate)
+    assert set(defs["customer"]["properties"]) == aliases(CustomerRecord)
+    assert set(defs["customer"]["properties"]["billing"]["properties"]) == aliases(BillingRecord)
+    for key, (kind, model) in RECORD_ARRAYS.items():
+        assert set(defs[kind]["properties"]) == aliases(model), key
+
+
+def test_an_unterminated_string_full_of_escaped_quotes_is_refused_quickly() -> None:
+    raw = '{"orgId": "org-1", "orgName": "' + '\\"[' * 100_000
+
+    started = time.perf_counter()
+    problem = only_problem(raw)
+
+    assert problem.kind == "document" and "Unterminated string" in problem.reason
+    assert time.perf_counter() - started < 5  # quadratic scanning took minutes
+
+
+# ---------------------------------------------------------------- nothing but refusals
+
+_JSON_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**40), max_value=10**40),
+    st.text(max_size=30),
+    st.sampled_from(["12.50", "1e3", "2025-03-10", "2100-13-01", "GBP", "ap@acme.example"]),
+)
+_JSON_VALUES = st.recursive(
+    _JSON_SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    kind=st.sampled_from(sorted(RECORD_ARRAYS)),
+    field=st.sampled_from(
+        [
+            "id",
+            "customerId",
+            "name",
+            "billing",
+            "linkedOn",
+            "subject",
+            "minutes",
+            "includedHours",
+            "date",
+            "ticketId",
+            "description",
+            "addressLines",
+            "locale",
+            "taxId",
+        ]
+    ),
+    value=_JSON_VALUES,
+)
+def test_any_value_in_any_field_is_accepted_or_refused_never_crashes(
+    kind: str, field: str, value: Any
+) -> None:
+    doc = document()
+    records = doc.get(kind) or []
+    record = dict(records[0]) if records else {"id": "x-1"}
+    record[field] = value
+    doc[kind] = [record]
+
+    try:
+        accept(doc)
+    except ImportRejected as refused:
+        assert all(isinstance(p.reason, str) and p.reason for p in refused.problems)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=200) | st.binary(max_size=200))
+def test_any_text_or_bytes_is_accepted_or_refused_never_crashes(raw: str | bytes) -> None:
+    try:
+        accept(raw if isinstance(raw, str) else raw.decode("latin-1"))
+        validate_document(raw, EmptyExisting())
+    except ImportRejected:
+        pass

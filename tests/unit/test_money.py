@@ -11,9 +11,18 @@ from hypothesis import strategies as st
 from psa_billing.domain.errors import (
     CurrencyMismatchError,
     InvalidAmountError,
+    InvalidNumberError,
     UnknownCurrencyError,
 )
-from psa_billing.domain.money import Currency, Money, format_amount, is_known_currency, to_decimal
+from psa_billing.domain.money import (
+    Currency,
+    Money,
+    check_quantity,
+    format_amount,
+    fraction_digits,
+    is_known_currency,
+    to_decimal,
+)
 
 D = Decimal
 GBP = Currency.of("GBP")
@@ -173,3 +182,57 @@ def test_rounded_amount_has_exactly_the_currency_digits_and_is_within_half_a_uni
     assert len(text.partition(".")[2]) == cur.exponent
     if money.is_zero():
         assert not text.startswith("-")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["1e3", "1E-400", "1_0", "٣", "١٢٫٥", " 5", "5 ", "1 000", "+5", "0x10", ".5", "5.", "--5"],
+)
+def test_number_text_must_be_plain_ascii_decimal_notation(text: str) -> None:
+    with pytest.raises(InvalidNumberError, match="plain decimal number"):
+        to_decimal(text)
+
+
+def test_plain_decimal_text_is_read_exactly() -> None:
+    assert to_decimal("-12.50") == D("-12.50")
+    assert str(to_decimal("0.125")) == "0.125"
+
+
+def test_number_text_longer_than_any_figure_needs_is_refused() -> None:
+    with pytest.raises(InvalidNumberError, match="far too long"):
+        to_decimal("1" * 5000)
+    with pytest.raises(InvalidNumberError, match="far too many digits"):
+        to_decimal(10**5000)
+
+
+@pytest.mark.parametrize(
+    ("value", "places"),
+    [("1.50", 1), ("1.00", 0), ("1E+3", 0), ("1E+30", 0), ("0.000", 0), ("1E-400", 400), ("7", 0)],
+)
+def test_fraction_digits_counts_the_places_a_value_needs(value: str, places: int) -> None:
+    assert fraction_digits(D(value)) == places
+
+
+def test_exact_digits_check_works_beyond_the_decimal_context_precision() -> None:
+    assert GBP.has_exact_digits(D("1E+30"))  # quantize would raise InvalidOperation here
+    assert not GBP.has_exact_digits(D("1E-400"))
+
+
+def test_amounts_must_be_under_10_to_the_12_with_the_currency_digits() -> None:
+    assert GBP.check_amount(D("999999999999.99"), "unit price") == D("999999999999.99")
+    with pytest.raises(InvalidNumberError, match="less than 1000000000000 GBP"):
+        GBP.check_amount(D("1000000000000"), "unit price")
+    with pytest.raises(InvalidNumberError, match="more decimal places than JPY"):
+        JPY.check_amount(D("1.5"), "unit price")
+    with pytest.raises(InvalidNumberError, match="negative"):
+        GBP.check_amount(D("-1"), "unit price")
+    assert GBP.check_amount(D("-1"), "credit line", allow_negative=True) == D("-1")
+
+
+def test_quantities_have_at_most_two_decimals_and_stay_under_10_to_the_7() -> None:
+    assert check_quantity(D("9999999.99")) == D("9999999.99")
+    for bad, why in (("10000000", "less than"), ("1.005", "2 decimal"), ("-1", "negative")):
+        with pytest.raises(InvalidNumberError, match=why):
+            check_quantity(D(bad))
+    with pytest.raises(InvalidNumberError, match="whole number"):
+        check_quantity(D("7.5"), whole=True)

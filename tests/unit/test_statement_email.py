@@ -43,6 +43,7 @@ def make_view(**changes: object) -> StatementView:
             Decimal("1.5"),
             Decimal("90.00"),
             Decimal("135.00"),
+            minutes=90,
         ),
     )
     view = StatementView(
@@ -60,6 +61,7 @@ def make_view(**changes: object) -> StatementView:
         tax_percent=Decimal("20"),
         tax=Decimal("64.80"),
         total=Decimal("388.80"),
+        due_date=date(2026, 11, 15),
     )
     return replace(view, **changes)  # type: ignore[arg-type]
 
@@ -84,14 +86,30 @@ def body(msg: EmailMessage, subtype: str) -> str:
     return content
 
 
-def test_subject_names_the_period_and_the_msp() -> None:
-    assert parse(build(make_view()))["Subject"] == "Your October 2026 statement from Acme IT Ltd"
+def test_subject_names_the_number_the_period_and_the_msp() -> None:
+    assert parse(build(make_view()))["Subject"] == (
+        "Statement S-2026-10-0001 for October 2026 from Acme IT Ltd"
+    )
 
 
-def test_subject_of_an_adjusted_statement_says_updated() -> None:
+def test_first_send_of_an_adjusted_statement_does_not_say_revised() -> None:
     msg = parse(build(make_view(revision=2)))
-    assert msg["Subject"] == "Updated: Your October 2026 statement from Acme IT Ltd"
-    assert "revision 2" in body(msg, "plain")
+    assert msg["Subject"].startswith("Statement ")
+    assert "Revised" not in body(msg, "plain") and "Updated" not in body(msg, "plain")
+
+
+def test_a_revision_after_an_earlier_send_says_what_it_replaces() -> None:
+    view = make_view(
+        revision=1, previous_sent_on=date(2026, 11, 2), previous_total=Decimal("400.80")
+    )
+    msg = parse(build(view))
+    assert msg["Subject"] == "Revised statement S-2026-10-0001 for October 2026 from Acme IT Ltd"
+    text = body(msg, "plain")
+    assert (
+        "Revised statement — replaces the one sent on 2 November 2026 (total GBP\xa0400.80); "
+        "this revision's total GBP\xa0388.80." in text
+    )
+    assert "Revised statement — replaces" in body(msg, "html")
 
 
 def test_addresses_and_display_names() -> None:
@@ -130,10 +148,12 @@ def test_multipart_alternative_with_the_pdf_attached() -> None:
 
 def test_text_part_summarises_the_statement() -> None:
     text = body(parse(build(make_view())), "plain")
-    assert "GBP 388.80" in text
+    assert "Amount due:   GBP\xa0388.80" in text
+    assert "Due date:     15 November 2026" in text
     assert "October 2026" in text
     assert "Line items:   2" in text
-    assert "The PDF is attached" in text
+    assert "Ticket #7 <b>VPN</b> (1 h 30 min): GBP\xa0135.00" in text
+    assert "is attached (S-2026-10-0001.pdf)" in text
     assert "help@acme.example" in text
 
 
@@ -148,7 +168,7 @@ def test_html_escapes_customer_supplied_text() -> None:
     assert "Acme &amp; &lt;i&gt;Sons&lt;/i&gt;" in html
     assert "<img" not in html
     assert "Ticket #7 &lt;b&gt;VPN&lt;/b&gt;" in html  # line descriptions too
-    assert "GBP 388.80" in html
+    assert "GBP\xa0388.80" in html
 
 
 @pytest.mark.parametrize("field", ["customer_name", "org"])
@@ -211,3 +231,62 @@ def test_message_id_can_be_given_but_not_injected() -> None:
     )
     with pytest.raises(UnsafeHeaderError):
         build(make_view(), message_id="<abc@acme.example>\r\nBcc: x@example.com")
+
+
+def test_figures_follow_the_views_locale_like_the_pdf() -> None:
+    view = make_view(locale="de-DE", total=Decimal("1388.80"), due_date=date(2026, 12, 1))
+    text = body(parse(build(view)), "plain")
+    assert "Amount due:   GBP\xa01.388,80" in text or "Amount due:   1.388,80\xa0GBP" in text
+    assert "Due date:     1. Dezember 2026" in text
+
+
+def test_how_to_pay_and_the_msps_details_are_in_both_bodies() -> None:
+    org = OrgView(
+        "Acme IT Ltd",
+        ("1 High Street",),
+        "help@acme.example",
+        legal_name="Acme IT Services Limited",
+        tax_number="GB123456789",
+        tax_label="VAT",
+        payment_instructions="Sort code 12-34-56\nAccount 12345678",
+        payment_link="https://pay.acme.example/S-1",
+        footer_note="Registered in England no. 0123",
+    )
+    msg = parse(build(make_view(org=org)))
+    for part in ("plain", "html"):
+        content = body(msg, part)
+        for bit in (
+            "Sort code 12-34-56",
+            "Account 12345678",
+            "https://pay.acme.example/S-1",
+            "Please quote S-2026-10-0001",
+            "VAT registration GB123456789",
+            "Acme IT Services Limited",
+            "Registered in England no. 0123",
+        ):
+            assert bit in content, (part, bit)
+
+
+def test_attachment_is_named_after_the_statement_number_by_default() -> None:
+    msg = parse(build(make_view(number="KW-2026-000123"), pdf_filename=""))
+    (attachment,) = list(msg.iter_attachments())
+    assert attachment.get_filename() == "KW-2026-000123.pdf"
+
+
+def test_void_notice_says_nothing_is_due() -> None:
+    from psa_billing.render.email import build_void_notice_email
+
+    view = make_view(
+        void_on=date(2026, 11, 9),
+        previous_sent_on=date(2026, 11, 2),
+        previous_total=Decimal("388.80"),
+    )
+    msg = parse(build_void_notice_email(view, sender=SENDER))
+    assert msg["Subject"] == "Void: statement S-2026-10-0001 from Acme IT Ltd — nothing to pay"
+    text = body(msg, "plain")
+    assert "is void since 9 November 2026" in text
+    assert "with a total of GBP\xa0388.80" in text
+    assert "Nothing is due on it: GBP\xa00.00" in text
+    assert list(msg.iter_attachments()) == []
+    with pytest.raises(ValueError, match="not void"):
+        build_void_notice_email(make_view(), sender=SENDER)

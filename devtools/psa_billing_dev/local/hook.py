@@ -1,7 +1,8 @@
 """Run Lambda handlers in-process inside the moto server.
 
 moto cannot run function code without Docker; its Docker-less backend (lambda_simple) only
-echoes the payload. We replace that backend's `invoke` so that a function whose Handler is a
+echoes the payload. ``invoke`` replaces that backend's method (installed by
+psa_billing_dev.local.moto_patches) so that a function whose Handler is a
 dotted path (functions.monthly_run.app.bill_customer, see template.local_handler) is imported
 and called in the server's request thread, and an unhandled exception comes back the way AWS
 returns it (header x-amz-function-error: Unhandled, body {errorMessage, errorType, ...}), so
@@ -19,14 +20,11 @@ import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any
 
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
 logger = logging.getLogger(__name__)
-
-_ORIGINAL_INVOKE: Final = LambdaSimpleBackend.invoke
-_INSTALL_LOCK: Final = threading.Lock()
 
 Handler = Callable[[Any, "LambdaContext"], Any]
 
@@ -88,7 +86,7 @@ def _error_body(error_type: str, message: str, stack: list[str]) -> tuple[bytes,
     return json.dumps(body).encode(), "Unhandled"
 
 
-def _invoke(
+def invoke(
     self: LambdaSimpleBackend,
     function_name: str,
     qualifier: str | None,
@@ -118,19 +116,3 @@ def _invoke(
         response_headers["x-amz-function-error"] = function_error
     response_headers["x-amz-executed-version"] = "$LATEST"
     return payload
-
-
-def install() -> None:
-    """Patch moto's Docker-less Lambda backend to run handlers in-process (idempotent)."""
-    with _INSTALL_LOCK:
-        LambdaSimpleBackend.invoke = _invoke  # type: ignore[method-assign]
-
-
-def uninstall() -> None:
-    """Restore moto's echoing lambda_simple backend."""
-    with _INSTALL_LOCK:
-        LambdaSimpleBackend.invoke = _ORIGINAL_INVOKE  # type: ignore[method-assign]
-
-
-def is_installed() -> bool:
-    return LambdaSimpleBackend.invoke is _invoke

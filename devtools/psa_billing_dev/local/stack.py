@@ -14,6 +14,7 @@ os.environ as well, because the handlers run here.
 from __future__ import annotations
 
 import copy
+import gc
 import json
 import logging
 import os
@@ -30,7 +31,7 @@ from moto.core.config import default_user_config
 from moto.moto_api._internal.models import moto_api_backend
 from moto.server import ThreadedMotoServer
 
-from psa_billing_dev.local import atomic, fast_query, hook
+from psa_billing_dev.local import hook, moto_patches
 from psa_billing_dev.local.outbox import OutboxServer, read_outbox
 from psa_billing_dev.local.template import (
     STATE_MACHINE_ID,
@@ -179,10 +180,10 @@ def _start(
         host, bound_port = server.get_host_and_port()
         endpoint = f"http://{host}:{bound_port}"
         _set_active(endpoint)
-        # The Step Functions engine calls Lambda/S3 back at localhost:$MOTO_PORT.
         os.environ["MOTO_PORT"] = str(bound_port)
-        os.environ["AWS_ENDPOINT_URL"] = endpoint
         resources = _bootstrap(endpoint, template_path, overrides)
+        _serve_this_process_in_process()
+        _collect_rarely()
     except BaseException:
         _shutdown(server, saved)
         raise
@@ -194,6 +195,29 @@ def _start(
         _server=server,
         _saved=saved,
     )
+
+
+def _serve_this_process_in_process() -> None:
+    """Inside the stack's own process (where the handlers and the Step Functions engine
+    run), AWS calls reach moto's backends directly, through moto's in-process mode,
+    instead of over loopback HTTP to the server in the same process: the same backends
+    and state, a third of the CPU per request (werkzeug, Flask and a socket each way are
+    skipped). Other processes (the CLI, a browser, a second terminal) use the server.
+    A client given an explicit endpoint_url still goes through the server."""
+    from moto.core.models import botocore_stubber  # noqa: PLC0415
+
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    botocore_stubber.enabled = True
+
+
+def _collect_rarely() -> None:
+    """moto keeps every item, request and execution as Python objects in this process,
+    and with the default thresholds the collector rescans them again and again (most of
+    a local run's CPU in a profile). What exists after the bootstrap (moto, boto3, the
+    handlers' modules) is frozen out of collection, and collections run less often."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
 
 
 def _set_active(endpoint: str) -> None:
@@ -222,29 +246,34 @@ class _SavedProcessState:
     environ: dict[str, str]
     moto_config: dict[str, Any]
     hook_installed: bool
+    gc_threshold: tuple[int, int, int]
 
     @classmethod
     def capture(cls) -> _SavedProcessState:
         return cls(
             environ=dict(os.environ),
             moto_config=copy.deepcopy(dict(default_user_config)),
-            hook_installed=hook.is_installed(),
+            hook_installed=moto_patches.lambda_installed(),
+            gc_threshold=gc.get_threshold(),
         )
 
     def restore(self) -> None:
+        from moto.core.models import botocore_stubber  # noqa: PLC0415
+
+        botocore_stubber.enabled = False
+        gc.unfreeze()
+        gc.set_threshold(*self.gc_threshold)
         os.environ.clear()
         os.environ.update(self.environ)
         default_user_config.update(self.moto_config)  # type: ignore[typeddict-item]
         if not self.hook_installed:
-            hook.uninstall()
+            moto_patches.uninstall_lambda()
 
 
 def _configure_process() -> None:
     default_user_config["stepfunctions"] = {"execute_state_machine": True}
     default_user_config["lambda"] = {"use_docker": False}
-    hook.install()
-    atomic.install()  # conditional writes are atomic on DynamoDB; make them so in moto
-    fast_query.install()  # moto sorts the whole table on every Query
+    moto_patches.install_all(hook.invoke)
     os.environ["AWS_ACCESS_KEY_ID"] = "testing"
     os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"  # noqa: S105 - moto's dummy credentials
     os.environ["AWS_DEFAULT_REGION"] = "us-east-1"

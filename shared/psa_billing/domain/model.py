@@ -145,6 +145,7 @@ class LineKind(StrEnum):
     INCLUDED_HOURS = "included_hours"
     PROJECT_TIME = "project_time"
     CREDIT = "credit"
+    CHARGE = "charge"  # an adjustment's new positive line (docs/billing-rules.md "Adjustments")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,15 +1,16 @@
 """The billing import document (one organisation) as pydantic models of our own.
 
-They mirror ``billing-import.schema.json`` field for field: camelCase names, no
-unknown fields, no ``null`` where the schema has no null, ids, dates, money and
-tax percent checked exactly as the schema words them. Money is read as an exact
-``Decimal``: ``parse_document`` parses JSON numbers with ``parse_float=Decimal``,
-so a rate written ``0.1`` is ``Decimal("0.1")``, never the float next to it.
+They mirror the project's import format (docs/import.schema.json, a backwards-
+compatible extension of the shared billing-import schema; docs/import-format.md)
+field for field: camelCase names, no unknown fields, no ``null`` where the format has
+no null. Field types come from ``psa_billing.domain.fields``, shared with the
+organisation settings, so a name or an email address is judged the same everywhere.
 
-Where the schema leaves a gap the billing rules fill it (billing-rules.md
-"Inputs"): tax is 0-100 with at most 4 decimals in both its string and number
-forms, a currency must be a known ISO 4217 code, and a JSON-number amount must be
-below 10^12 like the string form (a larger one cannot be rounded to a currency).
+Reading is bounded (docs/import-format.md "Reading"): the JSON text is parsed once,
+with nesting at most ``MAX_DEPTH`` deep checked before the parser recurses, integers
+of at most ``MAX_NUMBER_DIGITS`` digits checked before Python converts them, and
+numbers with an exponent refused at the field that holds them. Money is read as an
+exact ``Decimal`` (``parse_float``), never the float next to it.
 
 Cross-record rules (unknown references, overlapping contracts, billed entries)
 are not checked here; ``psa_billing.ingest.validate`` does that for the whole
@@ -18,7 +19,6 @@ document.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 from decimal import Decimal
@@ -26,18 +26,38 @@ from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     ModelWrapValidatorHandler,
-    PlainValidator,
     StrictBool,
-    StringConstraints,
     ValidationError,
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from psa_billing.domain.fields import (
+    AddressLines,
+    Code,
+    CurrencyCode,
+    Date,
+    Description,
+    Email,
+    Hours,
+    Id,
+    LocaleTag,
+    Minutes,
+    Money,
+    Name,
+    NotNull,
+    PaymentDays,
+    RefusedNumber,
+    Subject,
+    TaxNumber,
+    TaxPercent,
+    Text40,
+    Text64,
+    Text200,
+)
 from psa_billing.domain.model import (
     BillingSettings,
     Contract,
@@ -47,23 +67,21 @@ from psa_billing.domain.model import (
     Ticket,
     TimeEntry,
 )
-from psa_billing.domain.money import is_known_currency
-
-_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-_MONEY = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,6})?")
-_TAX = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,4})?")
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_CURRENCY = re.compile(r"[A-Z]{3}")
-# JSON Schema "format": "email" (RFC 5321 mailbox): a dot-atom local part and a host name.
-_EMAIL = re.compile(
-    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*"
-    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-)
-_MONEY_LIMIT = Decimal(10) ** 12
-_TAX_QUANTUM = Decimal("0.0001")
+from psa_billing.domain.org import CustomerProfile, OrgSettingsUpdate
+from psa_billing.domain.text import printable
 
 # ---------------------------------------------------------------- JSON reading
+
+# The format is at most 5 levels deep (document > customers > customer > billing or
+# addressLines); 32 leaves room for growth and stays far below the parser's recursion.
+MAX_DEPTH = 32
+# No figure within the limits needs more than 13 integer digits; 30 is generous and far
+# below Python's int/str conversion limit (4300 digits), which raises a bare ValueError.
+MAX_NUMBER_DIGITS = 30
+# A whole JSON string (the "unrolled loop" form: linear, fast on runs of plain
+# characters), a bracket, or a quote that opens a string never closed. Brackets inside
+# strings are not structure.
+_NESTING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]|"')
 
 
 class MalformedJsonError(ValueError):
@@ -82,7 +100,7 @@ def _object_without_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, An
     obj: dict[str, Any] = {}
     for key, value in pairs:
         if key in obj:
-            raise MalformedJsonError(f"duplicate key {key!r} in one object")
+            raise MalformedJsonError(f"duplicate key {printable(key)!r} in one object")
         obj[key] = value
     return obj
 
@@ -91,159 +109,65 @@ def _no_constant(name: str) -> Any:
     raise MalformedJsonError(f"{name} is not a JSON number")
 
 
+def _integer(text: str) -> int | RefusedNumber:
+    if len(text.lstrip("-")) > MAX_NUMBER_DIGITS:
+        return RefusedNumber(f"has more than {MAX_NUMBER_DIGITS} digits")
+    return int(text)
+
+
+def _fraction(text: str) -> Decimal | RefusedNumber:
+    if "e" in text or "E" in text:
+        return RefusedNumber('is written with an exponent; write plain digits like "12.50"')
+    if len(text) > MAX_NUMBER_DIGITS + 8:
+        return RefusedNumber(f"has more than {MAX_NUMBER_DIGITS} digits")
+    return Decimal(text)
+
+
+def _as_text(raw: bytes | str) -> str:
+    if isinstance(raw, str):
+        return raw
+    try:
+        return raw.decode(json.detect_encoding(raw))
+    except UnicodeDecodeError as exc:
+        raise MalformedJsonError(f"not UTF-8 text ({exc.reason})") from exc
+
+
+def _check_depth(text: str) -> None:
+    depth = 0
+    for match in _NESTING.finditer(text):
+        found = match.group()
+        if found in ("[", "{"):
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = text.count("\n", 0, match.start()) + 1
+                column = match.start() - text.rfind("\n", 0, match.start())
+                raise MalformedJsonError(f"nested more than {MAX_DEPTH} levels deep", line, column)
+        elif found in ("]", "}"):
+            depth -= 1
+        elif found == '"':
+            # A string that never ends: the parser stops there too, so nothing after it
+            # can nest (and scanning on from each later quote would take quadratic time).
+            return
+
+
 def load_json(raw: bytes | str) -> Any:
-    """Parse JSON with every non-integer number read as an exact ``Decimal`` (never a float)."""
+    """Parse JSON once, bounded, with every non-integer number an exact ``Decimal``.
+
+    Raises ``MalformedJsonError`` for anything that is not one JSON text within the
+    bounds; a number the reader refuses becomes a ``RefusedNumber`` for its field to
+    report."""
+    text = _as_text(raw)
+    _check_depth(text)
     try:
         return json.loads(
-            raw,
-            parse_float=Decimal,
+            text,
+            parse_float=_fraction,
+            parse_int=_integer,
             parse_constant=_no_constant,
             object_pairs_hook=_object_without_duplicate_keys,
         )
     except json.JSONDecodeError as exc:
         raise MalformedJsonError(exc.msg, exc.lineno, exc.colno) from exc
-    except UnicodeDecodeError as exc:
-        raise MalformedJsonError(f"not UTF-8 text ({exc.reason})") from exc
-    except RecursionError as exc:
-        raise MalformedJsonError("nested too deeply") from exc
-
-
-# ---------------------------------------------------------------- field types
-
-
-def _not_null(value: object) -> object:
-    # Optional fields may be left out, but the schema has no null for them.
-    if value is None:
-        raise PydanticCustomError("not_null", "must not be null; leave the field out instead")
-    return value
-
-
-NotNull = BeforeValidator(_not_null)
-
-
-def _id(value: object) -> str:
-    if not isinstance(value, str) or not _ID.fullmatch(value):
-        raise PydanticCustomError(
-            "id",
-            "must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
-        )
-    return value
-
-
-def _exact_decimal(value: object, kind: str) -> Decimal | None:
-    """An exact Decimal from a JSON number (int or parse_float Decimal); None if not a number."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, float):
-        raise PydanticCustomError(
-            kind,
-            "was read as a binary float and may have lost digits; write it as a decimal "
-            "string or parse the JSON with parse_document",
-        )
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, Decimal) and value.is_finite():
-        return value
-    return None
-
-
-def _money(value: object) -> Decimal:
-    if isinstance(value, str):
-        if not _MONEY.fullmatch(value):
-            raise PydanticCustomError(
-                "money",
-                'must be a decimal string like "12.50": up to 12 digits, '
-                "optionally a point and up to 6 decimals, no sign",
-            )
-        return Decimal(value)
-    number = _exact_decimal(value, "money")
-    if number is None:
-        raise PydanticCustomError("money", "must be a decimal string or a JSON number")
-    if number < 0:
-        raise PydanticCustomError("money", "must not be negative")
-    if number >= _MONEY_LIMIT:
-        raise PydanticCustomError("money", "must be less than 1000000000000")
-    return number.copy_abs()  # -0 is 0
-
-
-def _tax_percent(value: object) -> Decimal:
-    if isinstance(value, str):
-        if not _TAX.fullmatch(value):
-            raise PydanticCustomError(
-                "tax_percent", 'must be a decimal string like "20" or "7.5" (up to 4 decimals)'
-            )
-        number: Decimal | None = Decimal(value)
-    else:
-        number = _exact_decimal(value, "tax_percent")
-    if number is None:
-        raise PydanticCustomError("tax_percent", "must be a decimal string or a JSON number")
-    # billing-rules.md "Inputs": taxPercent is 0-100, up to 4 decimals.
-    if not Decimal(0) <= number <= Decimal(100):
-        raise PydanticCustomError("tax_percent", "must be between 0 and 100")
-    if number != number.quantize(_TAX_QUANTUM):
-        raise PydanticCustomError("tax_percent", "must have at most 4 decimals")
-    return number.copy_abs()
-
-
-def _date(value: object) -> dt.date:
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return value
-    if not isinstance(value, str) or not _DATE.fullmatch(value):
-        raise PydanticCustomError("date", "must be a date written YYYY-MM-DD")
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise PydanticCustomError(
-            "date", "{value} is not a real calendar date", {"value": value}
-        ) from None
-
-
-def _currency(value: object) -> str:
-    if not isinstance(value, str) or not _CURRENCY.fullmatch(value):
-        raise PydanticCustomError("currency", "must be a three-letter ISO 4217 code like GBP")
-    if not is_known_currency(value):
-        raise PydanticCustomError(
-            "unknown_currency", "unknown ISO 4217 currency code '{code}'", {"code": value}
-        )
-    return value
-
-
-def _email(value: object) -> str:
-    if not isinstance(value, str) or len(value) > 254 or not _EMAIL.fullmatch(value):
-        raise PydanticCustomError("email", "must be an email address like ap@example.com")
-    return value
-
-
-def _minutes(value: object) -> int:
-    number = _exact_decimal(value, "minutes")
-    # JSON Schema "integer" also admits 30.0; a string "30" is not a number.
-    if number is None or number != number.to_integral_value():
-        raise PydanticCustomError("minutes", "must be a whole number of minutes")
-    if not 1 <= number <= 1440:
-        raise PydanticCustomError("minutes", "must be from 1 to 1440")
-    return int(number)
-
-
-Id = Annotated[str, PlainValidator(_id)]
-Money = Annotated[Decimal, PlainValidator(_money)]
-TaxPercent = Annotated[Decimal, PlainValidator(_tax_percent)]
-Date = Annotated[dt.date, PlainValidator(_date)]
-CurrencyCode = Annotated[str, PlainValidator(_currency)]
-Email = Annotated[str, PlainValidator(_email)]
-Minutes = Annotated[int, PlainValidator(_minutes)]
-
-
-def _text(max_length: int, min_length: int = 0) -> StringConstraints:
-    return StringConstraints(strict=True, min_length=min_length, max_length=max_length)
-
-
-Name = Annotated[str, _text(200, 1)]
-Code = Annotated[str, _text(40, 1)]
-Subject = Annotated[str, _text(300, 1)]
-Text40 = Annotated[str, _text(40)]
-Text64 = Annotated[str, _text(64)]
-Text200 = Annotated[str, _text(200)]
-Text1000 = Annotated[str, _text(1000)]
 
 
 # ---------------------------------------------------------------- records
@@ -260,6 +184,9 @@ class BillingRecord(_Record):
     currency: CurrencyCode
     auto_send: StrictBool = Field(alias="autoSend")
     billing_email: Email = Field(alias="billingEmail")
+    payment_terms_days: Annotated[PaymentDays | None, NotNull] = Field(
+        default=None, alias="paymentTermsDays"
+    )
 
     def to_domain(self) -> BillingSettings:
         return BillingSettings(
@@ -276,9 +203,23 @@ class CustomerRecord(_Record):
     id: Id
     name: Name
     billing: BillingRecord
+    address_lines: Annotated[AddressLines | None, NotNull] = Field(
+        default=None, alias="addressLines"
+    )
+    tax_id: Annotated[TaxNumber | None, NotNull] = Field(default=None, alias="taxId")
+    locale: Annotated[LocaleTag | None, NotNull] = None
 
     def to_domain(self) -> Customer:
         return Customer(id=self.id, name=self.name, billing=self.billing.to_domain())
+
+    def profile(self) -> CustomerProfile:
+        """The customer's optional statement details (absent fields: not set)."""
+        return CustomerProfile(
+            address_lines=self.address_lines or (),
+            tax_id=self.tax_id,
+            locale=self.locale,
+            payment_terms_days=self.billing.payment_terms_days,
+        )
 
 
 class DeviceRecord(_Record):
@@ -333,7 +274,7 @@ class ContractRecord(_Record):
     id: Id
     customer_id: Id = Field(alias="customerId")
     name: Name
-    included_hours: Money = Field(alias="includedHours")
+    included_hours: Hours = Field(alias="includedHours")
     overage_hourly_rate: Annotated[Money | None, NotNull] = Field(
         default=None, alias="overageHourlyRate"
     )
@@ -363,7 +304,7 @@ class TimeEntryRecord(_Record):
     date: Date
     minutes: Minutes
     billable: StrictBool
-    description: Annotated[Text1000 | None, NotNull] = None
+    description: Annotated[Description | None, NotNull] = None
 
     @model_validator(mode="wrap")
     @classmethod
@@ -418,6 +359,8 @@ class ImportDocument(_Record):
 
     org_id: Id = Field(alias="orgId")
     org_name: Annotated[Text200 | None, NotNull] = Field(default=None, alias="orgName")
+    organisation: Annotated[OrgSettingsUpdate | None, NotNull] = None
+    """Organisation settings to change; fields left out keep their stored values."""
     customers: list[CustomerRecord] = Field(default_factory=list)
     devices: list[DeviceRecord] = Field(default_factory=list)
     tickets: list[TicketRecord] = Field(default_factory=list)
@@ -438,7 +381,7 @@ RECORD_ARRAYS: dict[str, tuple[str, type[_Record]]] = {
 
 
 def parse_document(raw: bytes | str) -> ImportDocument:
-    """Parse and schema-check an import (money exact, never via float).
+    """Parse (once, bounded) and schema-check an import (money exact, never via float).
 
     Raises ``MalformedJsonError`` or ``pydantic.ValidationError``; use
     ``psa_billing.ingest.validate.validate_document`` for the whole-document checks

@@ -8,14 +8,16 @@ present, so one bad record does not cause a cascade of "unknown ..." problems.
 
 What already exists for the organisation comes in through ``ExistingData``, a
 small batch-friendly port the storage layer implements: every method takes the
-set of ids the document mentions and answers in one call.
+set of ids the document mentions and answers in one call. ``validate_import`` takes
+a factory of it instead, called with the document's organisation id once the JSON is
+read, so that the document is parsed exactly once and the caller never parses it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence, Set
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar
@@ -25,6 +27,7 @@ from pydantic_core import ErrorDetails
 
 from psa_billing.domain.currencies import MINOR_UNITS
 from psa_billing.domain.errors import BillingError
+from psa_billing.domain.fields import ID_PATTERN
 from psa_billing.domain.model import (
     Contract,
     Customer,
@@ -35,6 +38,8 @@ from psa_billing.domain.model import (
     TimeEntry,
 )
 from psa_billing.domain.money import Currency
+from psa_billing.domain.org import CustomerProfile, OrgSettingsUpdate
+from psa_billing.domain.text import printable
 from psa_billing.ingest.document import (
     RECORD_ARRAYS,
     TICKET_XOR_PROJECT,
@@ -158,64 +163,6 @@ class EmptyExisting:
         return {}
 
 
-@dataclass
-class InMemoryExisting:
-    """An in-memory ``ExistingData`` for tests and local runs."""
-
-    customer_ids: set[str] = field(default_factory=set)
-    ticket_customers: dict[str, str] = field(default_factory=dict)
-    project_customers: dict[str, str] = field(default_factory=dict)
-    contracts: dict[str, Contract] = field(default_factory=dict)
-    entries: dict[str, ExistingEntry] = field(default_factory=dict)
-    statements: dict[tuple[str, str], str] = field(default_factory=dict)
-    """(customer id, "YYYY-MM") -> id of the statement that billed it."""
-    customer_currencies: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, *imports: ValidatedImport) -> InMemoryExisting:
-        existing = cls()
-        for validated in imports:
-            existing.store(validated)
-        return existing
-
-    def store(self, validated: ValidatedImport) -> None:
-        """Upsert an accepted import by id, as the storage layer would."""
-        self.customer_ids.update(c.id for c in validated.customers)
-        self.customer_currencies.update({c.id: c.billing.currency for c in validated.customers})
-        self.ticket_customers.update({t.id: t.customer_id for t in validated.tickets})
-        self.project_customers.update({p.id: p.customer_id for p in validated.projects})
-        self.contracts.update({c.id: c for c in validated.contracts})
-        for entry in validated.entries:
-            customer_id = validated.entry_customers[entry.id]
-            self.entries[entry.id] = ExistingEntry(entry, customer_id)
-
-    def bill(self, customer_id: str, period: Period | str, statement_id: str) -> None:
-        self.statements[(customer_id, str(period))] = statement_id
-
-    def customers(self, ids: Set[str]) -> Set[str]:
-        return {i for i in ids if i in self.customer_ids}
-
-    def tickets(self, ids: Set[str]) -> Mapping[str, str]:
-        return {i: self.ticket_customers[i] for i in ids if i in self.ticket_customers}
-
-    def projects(self, ids: Set[str]) -> Mapping[str, str]:
-        return {i: self.project_customers[i] for i in ids if i in self.project_customers}
-
-    def contracts_of(self, customer_ids: Set[str]) -> Sequence[Contract]:
-        return [c for c in self.contracts.values() if c.customer_id in customer_ids]
-
-    def time_entries(self, ids: Set[str]) -> Mapping[str, ExistingEntry]:
-        return {i: self.entries[i] for i in ids if i in self.entries}
-
-    def billed_periods(self, pairs: Set[tuple[str, str]]) -> Mapping[tuple[str, str], str]:
-        return {p: self.statements[p] for p in pairs if p in self.statements}
-
-    def currencies(self, customer_ids: Set[str]) -> Mapping[str, str]:
-        return {
-            c: self.customer_currencies[c] for c in customer_ids if c in self.customer_currencies
-        }
-
-
 # ---------------------------------------------------------------- result
 
 
@@ -234,6 +181,11 @@ class ValidatedImport:
     entry_customers: dict[str, str]
     """Time entry id -> customer id, through its ticket or project (document or existing)."""
     warnings: list[Problem] = field(default_factory=list)
+    customer_profiles: dict[str, CustomerProfile] = field(default_factory=dict)
+    """Customer id -> its optional statement details (address, tax id, locale, terms)."""
+    org_settings: OrgSettingsUpdate | None = None
+    """The document's ``organisation`` object: settings to change, the rest kept
+    (``org_settings.changes()`` for ``update_org_settings``)."""
 
 
 # ---------------------------------------------------------------- reading
@@ -256,6 +208,7 @@ class _Read:
 
     org_id: str = ""
     org_name: str | None = None
+    org_settings: OrgSettingsUpdate | None = None
     customers: list[CustomerRecord] = field(default_factory=list)
     devices: list[DeviceRecord] = field(default_factory=list)
     tickets: list[TicketRecord] = field(default_factory=list)
@@ -266,18 +219,26 @@ class _Read:
 
 
 def _raw_id(data: Any, key: str, index: int) -> str | None:
+    """A record's id as written, when it is a well-formed id: a malformed one (control
+    characters, 5,000 characters) is never echoed; the record is named by its index."""
     items = data.get(key) if isinstance(data, dict) else None
     if isinstance(items, list) and 0 <= index < len(items):
         item = items[index]
-        if isinstance(item, dict) and isinstance(item.get("id"), str):
+        if (
+            isinstance(item, dict)
+            and isinstance(item.get("id"), str)
+            and ID_PATTERN.fullmatch(item["id"])
+        ):
             return str(item["id"])
     return None
 
 
 def _field_path(loc: Iterable[int | str]) -> str:
+    # Unknown keys are the document's own text: shown escaped and cut short.
     path = ""
     for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else part)
+        name = printable(part, 40) if isinstance(part, str) else part
+        path += f"[{part}]" if isinstance(part, int) else (f".{name}" if path else str(name))
     return path
 
 
@@ -299,6 +260,8 @@ def _schema_problem(err: ErrorDetails, data: Any) -> Problem:
         index = loc[1]
         record_id = _raw_id(data, str(loc[0]), index)
         rest = loc[2:]
+    elif len(loc) >= 2 and loc[0] == "organisation":
+        kind, record_id, rest = "organisation", _org_id(data), loc[1:]
     path = "ticketId/projectId" if err["type"] == TICKET_XOR_PROJECT else _field_path(rest)
     reason = _REASONS.get(err["type"], err["msg"])
     if kind == "document" and not path and err["type"] == "model_type":
@@ -335,6 +298,7 @@ def _read(data: Any) -> tuple[_Read, list[Problem]]:
         read = _Read(
             org_id=doc.org_id,
             org_name=doc.org_name,
+            org_settings=doc.organisation,
             customers=doc.customers,
             devices=doc.devices,
             tickets=doc.tickets,
@@ -359,6 +323,16 @@ def _read(data: Any) -> tuple[_Read, list[Problem]]:
     read.contracts = _salvage(data, "contracts", ContractRecord, bad["contracts"], read)
     read.entries = _salvage(data, "timeEntries", TimeEntryRecord, bad["timeEntries"], read)
     return read, problems
+
+
+def _check_org_name(read: _Read, problems: list[Problem]) -> None:
+    # Two names for one organisation in one document: neither is guessed to win.
+    settings = read.org_settings
+    if settings is None or settings.name is None or read.org_name is None:
+        return
+    if settings.name != read.org_name:
+        reason = "differs from orgName; give the name once"
+        problems.append(Problem("organisation", read.org_id, "name", reason))
 
 
 def _duplicate_ids(data: Any) -> list[Problem]:
@@ -600,18 +574,40 @@ def _check_rate_digits(read: _Read, existing: ExistingData, problems: list[Probl
         check("contract", k.id, "overageHourlyRate", k.overage_hourly_rate, code)
 
 
-def validate_document(raw: bytes | str, existing: ExistingData) -> ValidatedImport:
-    """Check a whole import against the schema, itself and what already exists.
+def _org_id(data: Any) -> str | None:
+    org_id = data.get("orgId") if isinstance(data, dict) else None
+    return org_id if isinstance(org_id, str) and ID_PATTERN.fullmatch(org_id) else None
 
-    Raises ``ImportRejected`` listing every problem; otherwise returns the import
-    as domain objects, with non-fatal ``warnings``.
+
+def validate_import(
+    raw: bytes | str, existing_for: Callable[[str], ExistingData]
+) -> ValidatedImport:
+    """Check a whole import against the format, itself and what already exists.
+
+    The JSON is parsed once (bounded: ``psa_billing.ingest.document.load_json``);
+    ``existing_for(org_id)`` is then asked for the organisation's stored data (an
+    organisation with no valid ``orgId`` is checked against nothing stored, and the
+    missing id is one of the problems). Raises ``ImportRejected`` listing every
+    problem; otherwise returns the import as domain objects, with non-fatal
+    ``warnings``.
     """
     try:
         data = load_json(raw)
     except MalformedJsonError as exc:
         raise ImportRejected([Problem("document", None, "", str(exc))]) from exc
+    org_id = _org_id(data)
+    existing = existing_for(org_id) if org_id is not None else EmptyExisting()
+    return _validate(data, existing)
 
+
+def validate_document(raw: bytes | str, existing: ExistingData) -> ValidatedImport:
+    """``validate_import`` against ``existing``, whatever the document's organisation."""
+    return validate_import(raw, lambda _org_id: existing)
+
+
+def _validate(data: Any, existing: ExistingData) -> ValidatedImport:
     read, problems = _read(data)
+    _check_org_name(read, problems)
     problems += _duplicate_ids(data)
     warnings: list[Problem] = []
     _check_customer_refs(read, existing, problems)
@@ -622,7 +618,7 @@ def validate_document(raw: bytes | str, existing: ExistingData) -> ValidatedImpo
     entry_customers = _entry_customers(read, tickets, projects, problems)
     _check_billed_entries(read, entry_customers, existing, problems, warnings)
     if problems:
-        order = ["document", *(kind for kind, _model in RECORD_ARRAYS.values())]
+        order = ["document", "organisation", *(kind for kind, _model in RECORD_ARRAYS.values())]
         raise ImportRejected(sorted(problems, key=lambda p: order.index(p.kind)))
     return ValidatedImport(
         org_id=read.org_id,
@@ -635,4 +631,6 @@ def validate_document(raw: bytes | str, existing: ExistingData) -> ValidatedImpo
         entries=[r.to_domain() for r in read.entries],
         entry_customers=entry_customers,
         warnings=warnings,
+        customer_profiles={r.id: r.profile() for r in read.customers},
+        org_settings=read.org_settings,
     )
