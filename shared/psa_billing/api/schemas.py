@@ -161,9 +161,20 @@ class CreditAdjustmentCreate(Wire):
     reason: Reason
 
 
-# Discriminated on "kind" so further kinds (charges, late time) slot in.
+class ChargeAdjustmentCreate(Wire):
+    """An extra line: quantity times unit price."""
+
+    kind: Literal["charge"]
+    description: Description
+    quantity: QuantityText
+    unit_price: MoneyText = Field(alias="unitPrice")
+    reason: Reason
+
+
+# Discriminated on "kind" so further kinds (late time) slot in.
 AdjustmentCreate = Annotated[
-    EditAdjustmentCreate | CreditAdjustmentCreate, Field(discriminator="kind")
+    EditAdjustmentCreate | CreditAdjustmentCreate | ChargeAdjustmentCreate,
+    Field(discriminator="kind"),
 ]
 
 

@@ -23,6 +23,7 @@ from psa_billing.domain.adjustments import (
     Adjustment,
     AdjustmentKind,
     InvalidAdjustmentError,
+    charge,
     credit_note,
     edit_line,
 )
@@ -400,6 +401,7 @@ def adjust_statement(
             st.lines,
             st.adjustments,
             cur,
+            tax_percent=st.tax_percent,
             line_id=change["lineId"],
             at=at,
             actor=principal.actor,
@@ -416,6 +418,19 @@ def adjust_statement(
             st.tax_percent,
             amount=change["amount"],
             description=change["description"],
+            at=at,
+            actor=principal.actor,
+            reason=change["reason"],
+        )
+    elif kind == AdjustmentKind.CHARGE:
+        adj = charge(
+            st.lines,
+            st.adjustments,
+            cur,
+            st.tax_percent,
+            description=change["description"],
+            quantity=change["quantity"],
+            unit_price=change["unitPrice"],
             at=at,
             actor=principal.actor,
             reason=change["reason"],
