@@ -79,6 +79,7 @@ def configure_api_env(endpoint: str, pool: PoolRef, issuer: LocalTokenIssuer) ->
     os.environ["MACHINE_TOKEN_ISSUER"] = issuer.issuer
     os.environ["MACHINE_TOKEN_JWKS_URL"] = issuer.jwks_url
     os.environ["MACHINE_READ_SCOPE"] = READ_SCOPE
+    os.environ["PDF_LINK_ENDPOINT"] = endpoint
     os.environ.setdefault("CURSOR_SECRET", secrets.token_urlsafe(32))
     get_api_settings.cache_clear()
     for name in dir(deps):

@@ -80,7 +80,8 @@ def runs() -> Runs:
 
 @lru_cache(maxsize=1)
 def links() -> Links:
-    return S3Links(get_api_settings().statements_bucket)
+    s = get_api_settings()
+    return S3Links(s.statements_bucket, link_endpoint=s.pdf_link_endpoint)
 
 
 @lru_cache(maxsize=1)

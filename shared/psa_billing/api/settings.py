@@ -44,6 +44,8 @@ class ApiSettings(BaseSettings):
     render_function_name: str
     send_function_name: str
     pdf_url_seconds: int = 300
+    # Locally the moto server's URL, so PDF links open outside the stack's process.
+    pdf_link_endpoint: str = ""
     # Sign-in lockout (docs/api.md "Lockout"): this many failures in the window lock
     # the account for lock_seconds.
     login_max_failures: int = 5

@@ -85,9 +85,17 @@ class StepFunctionsRuns:
 
 
 class S3Links:
-    def __init__(self, bucket: str, client: Any = None) -> None:
+    """``link_endpoint``: where the links point, when not at S3 itself (locally: the moto
+    server, which a browser can reach; the API's own calls may take another path)."""
+
+    def __init__(self, bucket: str, client: Any = None, link_endpoint: str = "") -> None:
         self._bucket = bucket
         self._client = client or boto3.client("s3", config=Config(signature_version="s3v4"))
+        self._signer = (
+            boto3.client("s3", endpoint_url=link_endpoint, config=Config(signature_version="s3v4"))
+            if link_endpoint
+            else self._client
+        )
 
     def exists(self, key: str) -> bool:
         try:
@@ -99,7 +107,7 @@ class S3Links:
         return True
 
     def presigned_get(self, key: str, seconds: int) -> str:
-        url: str = self._client.generate_presigned_url(
+        url: str = self._signer.generate_presigned_url(
             "get_object",
             Params={"Bucket": self._bucket, "Key": key, "ResponseContentType": "application/pdf"},
             ExpiresIn=seconds,

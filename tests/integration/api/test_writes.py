@@ -80,6 +80,24 @@ def test_an_edit_changes_one_line_and_keeps_the_original(
     assert body["original"]["lines"][0]["description"] == line.description
 
 
+def test_a_charge_adds_a_line(
+    http: Any, repo: Any, org_id: str, admin: Any, workers: FakeWorkers
+) -> None:
+    _, t = admin
+    (st,) = seed(repo, org_id, ["c1"])
+    change = {
+        "kind": "charge",
+        "description": "On-site visit",
+        "quantity": "2",
+        "unitPrice": "45.00",
+        "reason": "visit on the 3rd",
+    }
+    resp = http.post(f"/api/billing/statements/{st.id}/adjustments", json=change, headers=t)
+    assert resp.status_code == 201, resp.text
+    assert len(resp.json()["lines"]) == len(st.lines) + 1
+    assert resp.json()["adjustments"][0]["kind"] == "charge"
+
+
 @pytest.mark.parametrize(
     "change",
     [
