@@ -70,6 +70,9 @@ def _customer_org(principal: Principal, customer_id: str, org_id: str | None) ->
 def _find(
     store: CustomerSettings, principal: Principal, customer_id: str, org_id: str | None
 ) -> tuple[str, Customer]:
+    if principal.kind == "machine":
+        # Machine clients read statements, runs and the CSV; customers' settings are not theirs.
+        raise ForbiddenError("machine clients may read statements, runs and the CSV only")
     if org_id is None and len(principal.billing_read_orgs()) > 1:
         for org in sorted(principal.billing_read_orgs()):
             found = store.get_customer(org, customer_id)

@@ -61,7 +61,8 @@ def sign_in(
     if locked_until is not None and locked_until > now:
         raise TooManyAttemptsError(locked_until - now)
     try:
-        tokens = idp.login(email.strip(), password, mfa_code)
+        # Accounts are created lower-cased (`psa-billing users add`).
+        tokens = idp.login(email.strip().lower(), password, mfa_code)
     except LoginFailedError:
         if count == 0 or now - first_at > rule.window_seconds or locked_until is not None:
             count, first_at = 0, now  # a new window (also after a lock has expired)

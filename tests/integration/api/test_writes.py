@@ -202,8 +202,9 @@ def test_a_machine_client_reads_but_cannot_write(
         http.post(f"/api/billing/statements/{st.id}/send", headers=t),
         http.post("/api/billing/runs", json={"period": "2026-10"}, headers=t),
         http.put(f"/api/orgs/{org_id}", json={"name": "x"}, headers=t),
+        http.get("/api/customers/c1/billing", headers=t),
     ]
-    assert [w.status_code for w in writes] == [403] * 4
+    assert [w.status_code for w in writes] == [403] * 5
     # Without the scope, or unregistered, a machine token is not accepted at all.
     assert (
         http.get(
