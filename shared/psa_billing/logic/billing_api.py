@@ -27,6 +27,7 @@ from psa_billing.domain.adjustments import (
     credit_note,
     edit_line,
 )
+from psa_billing.domain.calendar import ensure_period_ended
 from psa_billing.domain.errors import BillingError
 from psa_billing.domain.model import Period
 from psa_billing.domain.money import Currency, format_amount
@@ -497,11 +498,14 @@ def start_run(
     period: str,
     customer_ids: list[str] | None,
     clock: Callable[[], datetime],
+    time_zone: str = "UTC",
 ) -> dict[str, Any]:
     """Start the state machine as the monthly schedule does, for one organisation.
     While a run of that organisation and period is running, another is refused."""
     org = write_org(principal, org_id)
-    Period.parse(period)
+    # docs/billing-rules.md "The period": refused until the month has ended, whoever
+    # starts the run. The organisation's own time zone is not stored yet: UTC, the default.
+    ensure_period_ended(Period.parse(period), clock(), time_zone)
     previous = index.active_run(org, period)
     if previous is not None and runs.is_running(previous.execution_arn):
         raise PeriodRunning(f"run {previous.run_id} is billing {org} {period}; wait for it")

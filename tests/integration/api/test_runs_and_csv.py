@@ -6,6 +6,7 @@ import csv
 import io
 import time
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from psa_billing.logic.billing_api import CSV_COLUMNS
@@ -49,9 +50,12 @@ def test_a_run_started_through_the_api_bills_and_reports_each_customer(
 
 def test_a_bad_period_is_refused(http: Any, make_user: Any, sign_in: Any, org_id: str) -> None:
     t = bearer(sign_in(make_user({org_id: "ADMIN"})))
-    for period in ("2026-13", "26-01", "2026-1"):
+    for period in ("2026-13", "26-01", "2026-1", "2099-01"):
         resp = http.post("/api/billing/runs", json={"period": period}, headers=t)
         assert resp.status_code == 422, period
+    this_month = datetime.now(UTC).strftime("%Y-%m")
+    resp = http.post("/api/billing/runs", json={"period": this_month}, headers=t)
+    assert resp.status_code == 422 and "ended" in resp.json()["error"]["message"]
 
 
 def test_the_csv_has_one_row_per_effective_line_for_10000_lines(
