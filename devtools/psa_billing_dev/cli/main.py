@@ -438,13 +438,13 @@ def local_status() -> None:
     _fail(f"no local stack at {endpoint}: start it with `psa-billing local up`")
 
 
-if __name__ == "__main__":  # pragma: no cover
-    cli()
-
-
 # ------------------------------------------------------------------------- API access
 
 from psa_billing_dev.cli.users import clients, users  # noqa: E402 - commands of their own module
 
 cli.add_command(users)
 cli.add_command(clients)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    cli()
