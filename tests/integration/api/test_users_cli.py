@@ -21,7 +21,9 @@ def _cli(local_stack: Any, api: Any, *args: str) -> subprocess.CompletedProcess[
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_", "USER_POOL"))}
     env["PSA_BILLING_LOCAL_PORT"] = str(local_stack.port)
     env["PSA_BILLING_API_PORT"] = str(api.port)
-    return subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [*CLI, *args], check=False, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_users_add_prints_what_the_user_needs_to_sign_in(
