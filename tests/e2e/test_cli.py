@@ -280,8 +280,9 @@ def test_review_adjust_send_and_resend_through_the_command_line(
 
     outbox = json.loads(cli(cli_env, "local", "outbox", "--json").stdout)
     to_customer = [m for m in outbox if st["billingEmail"] in m["to"] and "Review IT" in m["from"]]
+    # Named after the statement number, whatever the revision.
     assert [m["attachments"][0]["filename"] for m in to_customer] == [
-        f"{st['number']}-r1.pdf",
-        f"{st['number']}-r1.pdf",
+        f"{st['number']}.pdf",
+        f"{st['number']}.pdf",
     ]
     assert all(m["attachments"][0]["size"] > 1000 for m in to_customer)

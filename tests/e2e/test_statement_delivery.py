@@ -74,8 +74,8 @@ def test_statement_without_auto_send_waits_until_someone_sends_it(
     assert sent.status is StatementStatus.SENT and sent.sent_revision == 0
     mails = _outbox_to(local_stack, st.billing_email)[before:]
     assert len(mails) == 1
-    assert mails[0]["subject"].startswith("Your October 2026 statement from")
-    assert [a["filename"] for a in mails[0]["attachments"]] == [f"{st.number}-r0.pdf"]
+    assert mails[0]["subject"] == f"Statement {st.number} for October 2026 from Demo MSP Ltd"
+    assert [a["filename"] for a in mails[0]["attachments"]] == [f"{st.number}.pdf"]
     with pytest.raises(NotSendableError, match="already sent"):
         _deliver(st.id)
 
@@ -219,8 +219,6 @@ def test_adjustments_are_appended_and_a_resend_emails_a_new_pdf(
         key = statement_pdf_key(replace(st, revision=rev))
         assert s3.get_object(Bucket=bucket, Key=key)["Body"].read().startswith(b"%PDF")
     mails = _outbox_to(local_stack, st.billing_email)[before:]
-    assert [m["attachments"][0]["filename"] for m in mails] == [
-        f"{st.number}-r0.pdf",
-        f"{st.number}-r2.pdf",
-    ]
-    assert mails[1]["subject"].startswith("Updated")
+    assert [m["attachments"][0]["filename"] for m in mails] == [f"{st.number}.pdf"] * 2
+    # Revision 0 was sent by the run, so revision 2 says what it replaces.
+    assert mails[1]["subject"].startswith("Revised statement")

@@ -27,8 +27,9 @@ NOT_EXERCISED: dict[str, set[str]] = {
     # A concurrent run created the statement first: the bill step reads it (a Query,
     # already exercised) - nothing extra. Kept empty on purpose.
     "BillCustomerFunction": set(),
-    # A statement too large for the state payload, or adjusted meanwhile, is read back.
-    "RenderStatementFunction": {"dynamodb:Query"},
+    # A statement too large for the state payload, or adjusted meanwhile, is read back;
+    # one whose PDF cannot show every character is held for review (UpdateItem).
+    "RenderStatementFunction": {"dynamodb:Query", "dynamodb:UpdateItem"},
     # Sending an adjusted statement reads its adjustments (items of their own). And the
     # organisation's details: locally every handler shares one process, so the render
     # step's cache answers the send step; on AWS the send function reads them itself.

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from psa_billing.domain.errors import PeriodNotEndedError
 from psa_billing.domain.model import CustomerPeriodData, Period
-from psa_billing.domain.org import Organisation
+from psa_billing.domain.org import OrgSettings, new_org_settings, update_org_settings
 from psa_billing.domain.run import CustomerOutcome, Run, RunStatus
 from psa_billing.domain.statement import Statement
 from psa_billing.ingest.grouping import customer_data
@@ -45,8 +46,14 @@ class FakeRepo:
     def list_org_ids(self) -> list[str]:
         return sorted({o for o, _ in self.data})
 
-    def get_org(self, org_id: str) -> Organisation | None:
-        return Organisation(org_id, org_id) if org_id in self.list_org_ids() else None
+    time_zones: dict[str, str] = field(default_factory=dict)
+
+    def get_org(self, org_id: str) -> OrgSettings | None:
+        if org_id not in self.list_org_ids():
+            return None
+        org = new_org_settings(org_id)
+        zone = self.time_zones.get(org_id)
+        return update_org_settings(org, {"timeZone": zone}) if zone else org
 
     def iter_customer_ids(self, org_id: str) -> list[str]:
         return sorted(c for o, c in self.data if o == org_id)
@@ -237,3 +244,27 @@ def test_customers_are_planned_in_batches_of_the_batch_size(
     sizes = [len(b["customers"]) for b in store.objects[planned.manifest_key]]
     assert planned.batches == 3
     assert sizes == [3, 3, 1]
+
+
+def test_a_month_that_has_not_ended_is_refused_with_the_reason() -> None:
+    repo, store = FakeRepo(), FakeStore()
+    repo.add_org("alpha", 2, seed=9)
+    # NOW is 2026-11-01 02:00 UTC: November has only begun, December is in the future.
+    for period in ("2026-11", "2026-12"):
+        with pytest.raises(PeriodNotEndedError, match=f"{period} has not ended yet in UTC"):
+            _plan(repo, store, "r", orgId="alpha", period=period)
+    assert store.objects == {} and repo.runs == {}
+
+
+def test_a_month_ends_in_the_organisations_time_zone_not_in_utc() -> None:
+    repo, store = FakeRepo(), FakeStore()
+    repo.add_org("west", 1, seed=10)
+    repo.time_zones["west"] = "America/Los_Angeles"  # still 31 October 19:00 there
+    with pytest.raises(PeriodNotEndedError, match="America/Los_Angeles"):
+        _plan(repo, store, "r", orgId="west", period="2026-10")
+
+    repo.add_org("east", 1, seed=11)
+    repo.time_zones["east"] = "Pacific/Auckland"  # already 1 November 15:00 there
+    planned = _plan(repo, store, "r2", trigger="schedule")
+    # The schedule bills every organisation whose October has ended, and leaves "west".
+    assert {t.org_id for t in _tasks(store, planned)} == {"east"}

@@ -61,7 +61,7 @@ def up(
 def run_demo(*, customers: int, seed: int, out: Path) -> None:
     from psa_billing import runtime  # noqa: PLC0415
     from psa_billing.domain.model import Period  # noqa: PLC0415
-    from psa_billing.domain.org import Organisation  # noqa: PLC0415
+    from psa_billing.domain.org import new_org_settings, update_org_settings  # noqa: PLC0415
     from psa_billing.logic.importing import import_document  # noqa: PLC0415
     from psa_billing_dev.demo import demo_document_json  # noqa: PLC0415
 
@@ -69,13 +69,25 @@ def run_demo(*, customers: int, seed: int, out: Path) -> None:
     repo = runtime.repository()
     doc = demo_document_json(customers, seed, period, org_id="demo-msp")
     result = import_document(doc.encode(), repo, clock=runtime.utc_now)
-    org = repo.get_org("demo-msp")
+    org = repo.get_org("demo-msp") or new_org_settings("demo-msp", "Demo MSP Ltd")
     repo.put_org(
-        Organisation(
-            id="demo-msp",
-            name=org.name if org else "Demo MSP Ltd",
-            address_lines=("Unit 4, Riverside Business Park", "Leeds LS1 4AP", "United Kingdom"),
-            email="accounts@msp.example",
+        update_org_settings(
+            org,
+            {
+                "addressLines": [
+                    "Unit 4, Riverside Business Park",
+                    "Leeds LS1 4AP",
+                    "United Kingdom",
+                ],
+                "email": "accounts@msp.example",
+                "legalName": f"{org.name} Limited" if not org.name.endswith("Ltd") else org.name,
+                "taxRegistrationNumber": "GB123456789",
+                "taxLabel": "VAT",
+                "paymentTermsDays": 30,
+                "paymentInstructions": "Bank transfer to Demo MSP Ltd\n"
+                "Sort code 12-34-56, account 12345678\nReference: the statement number",
+                "footerNote": "Registered in England and Wales, company no. 01234567.",
+            },
         )
     )
     counts = ", ".join(f"{n} {kind}" for kind, n in result.counts.items())

@@ -62,14 +62,31 @@ def _repo() -> Any:
     return runtime.repository()
 
 
+def _portal_ports() -> Any:
+    """What `invoiceninja push` reads and writes: the portal's records and the sync's
+    own items, in the same table (built only when a push needs them)."""
+    from psa_billing import config  # noqa: PLC0415
+    from psa_billing.dal.invoiceninja_store import DynamoInvoiceNinjaStore  # noqa: PLC0415
+    from psa_billing.dal.portal import DynamoPortal  # noqa: PLC0415
+    from psa_billing.invoiceninja.ports import PortalPorts  # noqa: PLC0415
+
+    _repo()  # connects to the target and binds the models to its table
+    portal = DynamoPortal()
+    s = config.storage()
+    store = DynamoInvoiceNinjaStore(s.data_table, s.aws_default_region)
+    return PortalPorts(directory=portal, work=portal, store=store)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Monthly PSA billing for MSPs: import data, run billing, inspect statements.
 
     Every command talks to the local stack (`psa-billing local up`) unless
     PSA_BILLING_TARGET=aws, in which case it uses your AWS configuration and the
     deployed stack's DATA_TABLE, STATEMENTS_BUCKET and STATE_MACHINE_ARN.
     """
+    ctx.obj = _portal_ports
 
 
 # ------------------------------------------------------------------------------- data
@@ -139,12 +156,20 @@ def demo_data(
 def run_cmd(
     org_id: str, period: str, customers: tuple[str, ...], no_wait: bool, as_json: bool
 ) -> None:
-    """Bill a period through the state machine, exactly as the monthly schedule does."""
+    """Bill a period through the state machine, exactly as the monthly schedule does.
+    Only a month that has ended in the organisation's time zone is billed."""
+    from psa_billing import runtime  # noqa: PLC0415
+    from psa_billing.domain.calendar import ensure_period_ended  # noqa: PLC0415
     from psa_billing.domain.model import Period  # noqa: PLC0415
     from psa_billing_dev.cli import report  # noqa: PLC0415
 
-    Period.parse(period)
+    month = Period.parse(period)
     repo = _repo()
+    org = repo.get_org(org_id)
+    if org is None:
+        _fail(f"organisation {org_id!r} does not exist (import its data first)")
+        return
+    ensure_period_ended(month, runtime.utc_now(), org.time_zone)  # the plan step checks too
     summary = report.run_and_wait(
         repo, org_id=org_id, period=period, customers=list(customers) or None, wait=not no_wait
     )
@@ -212,6 +237,12 @@ def _actor(actor: str | None) -> str:
 @click.option("--quantity", help="New quantity (edit): a device count or hours.")
 @click.option("--unit-price", help="New unit price (edit), in the statement's currency.")
 @click.option("--credit", "credit_amount", help="Add a credit note of this positive amount.")
+@click.option(
+    "--charge",
+    "is_charge",
+    is_flag=True,
+    help="Add a charge: --description --quantity --unit-price.",
+)
 @click.option("--reason", required=True, help="Why: kept with the adjustment.")
 @click.option("--actor", help="Who (default: $USER).")
 @click.option("--json", "as_json", is_flag=True)
@@ -223,21 +254,27 @@ def statements_adjust(
     quantity: str | None,
     unit_price: str | None,
     credit_amount: str | None,
+    is_charge: bool,
     reason: str,
     actor: str | None,
     as_json: bool,
 ) -> None:
-    """Append an adjustment: edit one line, or add a credit note. Originals are kept;
-    the revision goes up and the totals are recomputed."""
+    """Append an adjustment: edit one line, add a credit note, or add a charge.
+    Originals are kept; the revision goes up and the totals are recomputed."""
     from psa_billing import runtime  # noqa: PLC0415
-    from psa_billing.logic.statements import Credit, LineEdit, adjust  # noqa: PLC0415
+    from psa_billing.logic.statements import Change, Charge, Credit, LineEdit, adjust  # noqa: PLC0415
     from psa_billing_dev.cli import report  # noqa: PLC0415
 
-    if (line_id is None) == (credit_amount is None):
-        _fail("give either --line (an edit) or --credit (a credit note)")
+    if [line_id is not None, credit_amount is not None, is_charge].count(True) != 1:
+        _fail("give one of --line (an edit), --credit (a credit note) or --charge")
         return
-    change: LineEdit | Credit
-    if credit_amount is not None:
+    change: Change
+    if is_charge:
+        if not (description and quantity and unit_price):
+            _fail("a charge needs --description, --quantity and --unit-price")
+            return
+        change = Charge(description=description, quantity=quantity, unit_price=unit_price)
+    elif credit_amount is not None:
         if quantity is not None or unit_price is not None:
             _fail("a credit note takes --credit and --description only")
             return
@@ -348,26 +385,56 @@ def org() -> None:
 @org.command("set")
 @click.argument("org_id")
 @click.option("--name", help="The MSP's name.")
+@click.option("--legal-name", help="Legal name, printed under the name when it differs.")
 @click.option("--address", "address", multiple=True, help="An address line (repeat).")
 @click.option("--email", help="Contact address shown on statements and used as Reply-To.")
+@click.option("--tax-number", help="Tax registration number (e.g. a VAT number).")
+@click.option("--tax-label", help='What the tax is called on statements: "VAT", "GST"...')
+@click.option("--payment-terms", type=int, help="Days from issue to due date.")
+@click.option("--payment-instructions", help="Bank details etc. (\\n for a new line).")
+@click.option("--payment-link", help="An https link where customers pay.")
+@click.option("--footer", help="Small print at the foot of every page.")
+@click.option("--locale", help="Default locale of figures and dates (e.g. en-GB, de-DE).")
+@click.option("--time-zone", help="IANA time zone (e.g. Europe/London).")
+@click.option("--number-prefix", help="Statement number prefix (e.g. KW-).")
 @reports_errors
-def org_set(org_id: str, name: str | None, address: tuple[str, ...], email: str | None) -> None:
-    """Set an organisation's name, address and contact email."""
-    from psa_billing.domain.org import Organisation  # noqa: PLC0415
+def org_set(org_id: str, **options: Any) -> None:
+    """Set an organisation's details: what its statements say and how they are issued.
+    Validated like the import: a refused value names the field and changes nothing."""
+    from psa_billing.domain.org import update_org_settings  # noqa: PLC0415
 
+    names = {
+        "name": "name",
+        "legal_name": "legalName",
+        "address": "addressLines",
+        "email": "email",
+        "tax_number": "taxRegistrationNumber",
+        "tax_label": "taxLabel",
+        "payment_terms": "paymentTermsDays",
+        "payment_instructions": "paymentInstructions",
+        "payment_link": "paymentLink",
+        "footer": "footerNote",
+        "locale": "defaultLocale",
+        "time_zone": "timeZone",
+        "number_prefix": "statementNumberPrefix",
+    }
+    changes: dict[str, object] = {}
+    for option, value in options.items():
+        if value is None or value == ():
+            continue
+        if option == "payment_instructions":
+            changes[names[option]] = str(value).replace("\\n", "\n")
+        else:
+            changes[names[option]] = list(value) if option == "address" else value
     repo = _repo()
     current = repo.get_org(org_id)
     if current is None:
         _fail(f"organisation {org_id!r} does not exist (import its data first)")
         return
-    updated = Organisation(
-        id=org_id,
-        name=name if name is not None else current.name,
-        address_lines=address or current.address_lines,
-        email=email if email is not None else current.email,
-    )
+    updated = update_org_settings(current, changes)
     repo.put_org(updated)
-    click.echo(f"{org_id}: {updated.name}; {', '.join(updated.address_lines)}; {updated.email}")
+    for key, value in updated.public().items():
+        click.echo(f"{key}: {value}")
 
 
 # ------------------------------------------------------------------------------ local
@@ -438,13 +505,16 @@ def local_status() -> None:
     _fail(f"no local stack at {endpoint}: start it with `psa-billing local up`")
 
 
-# ------------------------------------------------------------------------- API access
+def _register() -> None:
+    from psa_billing_dev.cli.users import clients, users  # noqa: PLC0415
+    from psa_billing_dev.invoiceninja_cli import invoiceninja  # noqa: PLC0415
 
-from psa_billing_dev.cli.users import clients, users  # noqa: E402 - commands of their own module
+    cli.add_command(invoiceninja)
+    cli.add_command(users)
+    cli.add_command(clients)
 
-cli.add_command(users)
-cli.add_command(clients)
 
+_register()
 
 if __name__ == "__main__":  # pragma: no cover
     cli()

@@ -30,7 +30,7 @@ from psa_billing.dal.access import ChangedMeanwhileError, RunInProgressError
 from psa_billing.dal.repository import ConcurrentChangeError
 from psa_billing.dal.workers import WorkerFailedError
 from psa_billing.domain.adjustments import InvalidAdjustmentError
-from psa_billing.domain.errors import BillingError
+from psa_billing.domain.errors import BillingError, InvalidSettingsError
 from psa_billing.logic.billing_api import NotFound, NotSendable, PeriodRunning
 from psa_billing.logic.settings_api import CurrencyLocked
 
@@ -201,6 +201,11 @@ def install(app: FastAPI) -> None:
         code = STATUS_CODES.get(exc.status_code, "bad_request")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         return error_response(exc.status_code, code, message, headers=exc.headers)
+
+    @app.exception_handler(InvalidSettingsError)
+    async def _settings(request: Request, exc: InvalidSettingsError) -> JSONResponse:
+        details = [{"field": f, "reason": r} for f, r in exc.problems]
+        return error_response(422, "validation_failed", "the settings are not valid", details)
 
     for cls, status, code in _MAPPED:
         app.add_exception_handler(cls, _mapped_handler(status, code))

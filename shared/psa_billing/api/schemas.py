@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from psa_billing.domain.org import OrgSettingsUpdate
 from psa_billing.ingest.document import BillingRecord
 
 _MONEY_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,6})?$"
@@ -291,19 +292,20 @@ class FeaturesUpdate(Wire):
 
 
 class OrgPublic(Out):
+    """The organisation's settings in their own camelCase names (domain/org.py
+    OrgSettings: address, legal and tax details, payment terms, numbering, locale, time
+    zone, billing day, review thresholds...), its feature flags, and the caller's role."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="allow")
+
     id: str
     name: str
-    address_lines: list[str] = Field(alias="addressLines")
-    email: str
     features: FeaturesPublic
     role: str | None = None
 
 
-class OrgUpdate(Wire):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
-    address_lines: (
-        Annotated[list[Annotated[str, StringConstraints(max_length=200)]], Field(max_length=8)]
-        | None
-    ) = Field(default=None, alias="addressLines")
-    email: Annotated[str, StringConstraints(max_length=254)] | None = None
+class OrgUpdate(OrgSettingsUpdate):
+    """Only the settings given change (null clears one back to its default); validated
+    whole, as an import's organisation is."""
+
     features: FeaturesUpdate | None = None

@@ -124,6 +124,47 @@ def manifest_key(run_id: str) -> str:
     return f"runs/{run_id}/manifest.json"
 
 
+# --- InvoiceNinja sync (owned by the invoiceninja branch; docs/invoiceninja.md) ---------
+# One partition per organisation holds its customers' InvoiceNinja client mappings; one
+# partition per pushed project or ticket holds its push lock and push records.
+
+IN_CLIENT_PREFIX = "INCLIENT#"
+IN_LOCK_SK = "#LOCK"
+IN_PUSH_PREFIX = "PUSH#"
+
+
+def invoiceninja_clients_pk(org_id: str) -> str:
+    return f"ORG#{org_id}#IN"
+
+
+def invoiceninja_client_sk(customer_id: str) -> str:
+    return f"{IN_CLIENT_PREFIX}{customer_id}"
+
+
+def invoiceninja_source_pk(org_id: str, source_kind: str, source_id: str) -> str:
+    return f"ORG#{org_id}#IN#{source_kind}#{source_id}"
+
+
+def invoiceninja_push_sk(key: str) -> str:
+    return f"{IN_PUSH_PREFIX}{key}"
+
+
+# -- organisation-wide project list (GSI2, beside the statement shards) ----------------
+
+
+def org_projects_pk(org_id: str) -> str:
+    """Every project of an organisation in one GSI2 partition, sorted by code: the
+    InvoiceNinja list joins po_number to project codes with one Query."""
+    return f"ORG#{org_id}#PROJECTS"
+
+
+def org_project_sk(code: str, project_id: str) -> str:
+    return f"{code}#{project_id}"
+
+
+ENTRY_PREFIX = "T#"
+
+
 # ----------------------------------------------------------------------------------------
 # API access (branch `api`): see models.py's block of the same name.
 

@@ -66,6 +66,9 @@ class OrgItem(Item, discriminator="org"):
     address = UnicodeAttribute(default="")  # lines joined by "\n"
     email = UnicodeAttribute(default="")
     updated_at = UnicodeAttribute()
+    # Every setting (domain.org.OrgSettings.public(): camelCase JSON); name, address and
+    # email are also kept above for readers of the item.
+    settings = UnicodeAttribute(null=True)
 
 
 class CustomerItem(Item, discriminator="customer"):
@@ -165,6 +168,8 @@ class AdjustmentItem(Item, discriminator="adjustment"):
     quantity = UnicodeAttribute(null=True)
     unit_price = UnicodeAttribute(null=True)
     amount = UnicodeAttribute(null=True)
+    lines = UnicodeAttribute(null=True)  # late time: JSON of the lines it appends
+    entry_ids = UnicodeAttribute(null=True)  # late time: JSON list of the entries billed
 
 
 class RunItem(Item, discriminator="run"):
@@ -195,6 +200,39 @@ def bind(table_name: str, region: str) -> None:
         meta.table_name = table_name
         meta.region = region
         Item._connection = None
+
+
+# --- InvoiceNinja sync (owned by the invoiceninja branch; dal/invoiceninja_store.py) ---
+
+
+class InvoiceNinjaClientItem(Item, discriminator="in_client"):
+    """A portal customer's InvoiceNinja client; ``in_client_id`` is absent while claimed."""
+
+    customer_id = UnicodeAttribute()
+    in_client_id = UnicodeAttribute(null=True)
+    claim_id = UnicodeAttribute(null=True)
+    claimed_at = UnicodeAttribute(null=True)  # ISO 8601 UTC, compared as text
+
+
+class InvoiceNinjaLockItem(Item, discriminator="in_lock"):
+    """Held while one push of a project or ticket runs."""
+
+    claim_id = UnicodeAttribute()
+    claimed_at = UnicodeAttribute()
+
+
+class InvoiceNinjaPushItem(Item, discriminator="in_push"):
+    """What one push sent; its time entries are never pushed again."""
+
+    push_key = UnicodeAttribute()
+    source_kind = UnicodeAttribute()
+    source_id = UnicodeAttribute()
+    document_kind = UnicodeAttribute()
+    document_id = UnicodeAttribute()
+    document_number = UnicodeAttribute(default="")
+    in_client_id = UnicodeAttribute()
+    entry_ids = UnicodeAttribute()  # JSON list
+    pushed_at = UnicodeAttribute()
 
 
 # ----------------------------------------------------------------------------------------

@@ -64,7 +64,7 @@ from psa_billing.domain.model import (
     Ticket,
     TimeEntry,
 )
-from psa_billing.domain.org import Organisation
+from psa_billing.domain.org import OrgSettings
 from psa_billing.domain.run import CustomerOutcome, Run, RunStatus
 from psa_billing.domain.statement import Statement, StatementStatus
 from psa_billing.ingest.validate import ValidatedImport
@@ -103,13 +103,13 @@ class DynamoRepository:
 
     # -- organisations and customers ------------------------------------------------
 
-    def get_org(self, org_id: str) -> Organisation | None:
+    def get_org(self, org_id: str) -> OrgSettings | None:
         try:
             return org_from(OrgItem.get(keys.ORGS_PK, keys.org_sk(org_id)))
         except DoesNotExist:
             return None
 
-    def put_org(self, org: Organisation) -> None:
+    def put_org(self, org: OrgSettings) -> None:
         org_item(org, _now()).save()
 
     def list_org_ids(self) -> list[str]:
@@ -295,6 +295,25 @@ class DynamoRepository:
                 return None
             raise
         return statement_from(item)
+
+    def hold_for_review(self, statement_id: str, revision: int, reason: str) -> None:
+        """Keep a revision from being emailed until someone looks at it (and record why);
+        refused silently when it is already being sent or was sent."""
+        item = StatementItem(pk=keys.statement_pk(statement_id), sk=keys.STATEMENT_SK)
+        try:
+            item.update(
+                actions=[
+                    StatementItem.status.set(str(StatementStatus.PENDING_REVIEW)),
+                    StatementItem.last_error.set(reason[:1000]),
+                ],
+                condition=(StatementItem.revision == revision)
+                & StatementItem.status.is_in(
+                    str(StatementStatus.READY_TO_SEND), str(StatementStatus.PENDING_REVIEW)
+                ),
+            )
+        except UpdateError as exc:
+            if not _is_condition_failure(exc):
+                raise
 
     def mark_sent(self, statement_id: str, revision: int, message_id: str) -> None:
         item = StatementItem(pk=keys.statement_pk(statement_id), sk=keys.STATEMENT_SK)

@@ -42,7 +42,12 @@ from psa_billing.domain.model import (
     Ticket,
     TimeEntry,
 )
-from psa_billing.domain.org import Organisation
+from psa_billing.domain.org import (
+    OrgSettings,
+    new_org_settings,
+    parse_org_settings,
+    update_org_settings,
+)
 from psa_billing.domain.run import CustomerOutcome, Outcome, Run, RunStatus
 from psa_billing.domain.statement import Statement, StatementStatus
 from psa_billing.ingest.validate import ValidatedImport
@@ -233,6 +238,8 @@ def adjustment_from(item: AdjustmentItem) -> Adjustment:
         quantity=_d(item.quantity),
         unit_price=_d(item.unit_price),
         amount=_d(item.amount),
+        lines=lines_from_json(item.lines) if item.lines else (),
+        entry_ids=tuple(json.loads(item.entry_ids)) if item.entry_ids else (),
     )
 
 
@@ -322,6 +329,8 @@ def adjustment_item(st: Statement, adj: Adjustment) -> AdjustmentItem:
         quantity=dec(adj.quantity),
         unit_price=dec(adj.unit_price),
         amount=dec(adj.amount),
+        lines=lines_to_json(adj.lines) if adj.lines else None,
+        entry_ids=json.dumps(list(adj.entry_ids)) if adj.entry_ids else None,
     )
 
 
@@ -379,40 +388,40 @@ def run_from(item: RunItem) -> Run:
     )
 
 
-def org_item(org: Organisation, updated_at: str) -> OrgItem:
+def org_item(org: OrgSettings, updated_at: str) -> OrgItem:
     return OrgItem(
         pk=keys.ORGS_PK,
         sk=keys.org_sk(org.id),
         org_id=org.id,
         name=org.name,
         address="\n".join(org.address_lines),
-        email=org.email,
+        email=org.email or "",
         updated_at=updated_at,
+        settings=json.dumps(org.public(), ensure_ascii=False, separators=(",", ":")),
     )
 
 
-def org_from(item: OrgItem) -> Organisation:
-    return Organisation(
-        id=item.org_id,
-        name=item.name,
-        address_lines=tuple(x for x in item.address.split("\n") if x),
-        email=item.email,
-    )
+def org_from(item: OrgItem) -> OrgSettings:
+    if item.settings:
+        return parse_org_settings(json.loads(item.settings))
+    # Stored before settings were kept whole: name, address and email only.
+    org = new_org_settings(item.org_id, item.name or None)
+    address = [x for x in item.address.split("\n") if x]
+    changes: dict[str, object] = {"addressLines": address} if address else {}
+    if item.email:
+        changes["email"] = item.email
+    return update_org_settings(org, changes) if changes else org
 
 
-def import_items(v: ValidatedImport, existing_org: Organisation | None, now: str) -> Iterator[Item]:
-    """Every item an accepted import document writes (upsert by id). The organisation's
-    details that the document does not carry (address, email) are kept."""
+def import_items(v: ValidatedImport, existing_org: OrgSettings | None, now: str) -> Iterator[Item]:
+    """Every item an accepted import document writes (upsert by id). Organisation
+    settings the document does not carry are kept."""
     org = v.org_id
-    yield org_item(
-        Organisation(
-            id=org,
-            name=v.org_name or (existing_org.name if existing_org else org),
-            address_lines=existing_org.address_lines if existing_org else (),
-            email=existing_org.email if existing_org else "",
-        ),
-        now,
-    )
+    settings = existing_org or new_org_settings(org, v.org_name)
+    changes: dict[str, object] = v.org_settings.changes() if v.org_settings else {}
+    if v.org_name:
+        changes.setdefault("name", v.org_name)
+    yield org_item(update_org_settings(settings, changes) if changes else settings, now)
     for c in v.customers:
         b = c.billing
         yield CustomerItem(
@@ -461,6 +470,8 @@ def import_items(v: ValidatedImport, existing_org: Organisation | None, now: str
             sk=keys.RECORD_SK,
             gsi1pk=keys.customer_view_pk(org, p.customer_id),
             gsi1sk=keys.ref_sk("PRJ", p.id),
+            gsi2pk=keys.org_projects_pk(org),
+            gsi2sk=keys.org_project_sk(p.code, p.id),
             org_id=org,
             record_id=p.id,
             customer_id=p.customer_id,

@@ -12,7 +12,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from psa_billing.domain.adjustments import Adjustment, Totals, effective
+from psa_billing.domain.adjustments import Adjustment, Effective, Totals, effective_or_problem
 from psa_billing.domain.model import Line, LineKind, Period, StatementDraft, StatementInputs
 from psa_billing.domain.money import Currency, format_amount
 
@@ -74,12 +74,20 @@ class Statement:
     def currency_info(self) -> Currency:
         return Currency.of(self.currency)
 
+    def effective(self) -> Effective:
+        """The effective statement as far as its stored adjustments can be applied,
+        never raising: a statement that somehow holds bad data still lists and shows,
+        with ``problem`` saying what could not be applied."""
+        return effective_or_problem(
+            self.lines, self.adjustments, self.tax_percent, self.currency_info
+        )
+
     def current(self) -> Totals:
         """The effective statement: originals with their latest edits, plus credits,
         totals recomputed with the same rounding (billing-rules.md "Adjustments")."""
         if not self.adjustments:
             return Totals(self.lines, self.subtotal, self.tax, self.total)
-        return effective(self.lines, self.adjustments, self.tax_percent, self.currency_info)
+        return self.effective().totals
 
     @classmethod
     def from_draft(
@@ -115,7 +123,8 @@ class Statement:
         """The statement as the API and `--json` show it: money as strings with exactly
         the currency's digits (billing-rules.md "Money")."""
         cur = Currency.of(self.currency)
-        now = self.current()
+        eff = self.effective()
+        now = eff.totals
         return {
             "id": self.id,
             "number": self.number,
@@ -145,6 +154,7 @@ class Statement:
             "sendAttempts": self.send_attempts,
             "lastError": self.last_error,
             "sentRevision": self.sent_revision,
+            "problem": eff.problem,
         }
 
 
@@ -166,6 +176,10 @@ def adjustment_public(a: Adjustment, cur: Currency) -> dict[str, Any]:
         out["unitPrice"] = format_amount(a.unit_price, cur)
     if a.amount is not None:
         out["amount"] = format_amount(a.amount, cur)
+    if a.lines:
+        out["lines"] = [line_public(line, cur) for line in a.lines]
+    if a.entry_ids:
+        out["entryIds"] = list(a.entry_ids)
     return out
 
 

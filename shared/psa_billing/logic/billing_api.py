@@ -498,14 +498,14 @@ def start_run(
     period: str,
     customer_ids: list[str] | None,
     clock: Callable[[], datetime],
-    time_zone: str = "UTC",
+    time_zone_of: Callable[[str], str],
 ) -> dict[str, Any]:
     """Start the state machine as the monthly schedule does, for one organisation.
     While a run of that organisation and period is running, another is refused."""
     org = write_org(principal, org_id)
-    # docs/billing-rules.md "The period": refused until the month has ended, whoever
-    # starts the run. The organisation's own time zone is not stored yet: UTC, the default.
-    ensure_period_ended(Period.parse(period), clock(), time_zone)
+    # docs/billing-rules.md "The period": refused until the month has ended in the
+    # organisation's time zone, whoever starts the run.
+    ensure_period_ended(Period.parse(period), clock(), time_zone_of(org))
     previous = index.active_run(org, period)
     if previous is not None and runs.is_running(previous.execution_arn):
         raise PeriodRunning(f"run {previous.run_id} is billing {org} {period}; wait for it")
@@ -519,6 +519,11 @@ def start_run(
     started = clock().isoformat(timespec="seconds")
     index.index_run(org, run_id, period, started, principal.actor, arn)
     return {"runId": run_id, "orgId": org, "period": period, "status": "running"}
+
+
+def org_time_zone(orgs: Any, org_id: str) -> str:
+    settings = orgs.get_org(org_id)
+    return str(settings.time_zone) if settings is not None else "UTC"
 
 
 def run_view(

@@ -7,12 +7,14 @@ loads the PDF or email code (cold starts, see tests/unit/test_cold_start.py).
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from psa_billing.dal.keys import pdf_key
-from psa_billing.domain.adjustments import AdjustmentKind
+from psa_billing.domain.adjustments import AdjustmentKind, effective_or_problem
 from psa_billing.domain.errors import BillingError
-from psa_billing.domain.org import Organisation
+from psa_billing.domain.model import Line, LineKind
+from psa_billing.domain.org import OrgSettings
 from psa_billing.domain.statement import Statement, StatementStatus
 from psa_billing.logic.events import RenderResult, RenderTask, SendResult, SendTask
 from psa_billing.logic.ports import (
@@ -20,13 +22,14 @@ from psa_billing.logic.ports import (
     Mailer,
     OrgDirectory,
     PdfStore,
+    RenderRepository,
     SendRepository,
-    StatementReader,
 )
 from psa_billing.logic.transient import TransientError
 from psa_billing.render.email import build_statement_email
+from psa_billing.render.fonts import MissingGlyphsError, missing_glyphs
 from psa_billing.render.pdf import render_statement_pdf
-from psa_billing.render.view import AdjustmentView, LineView, OrgView, StatementView
+from psa_billing.render.view import ChangeView, LineView, OrgView, StatementView
 
 
 class StatementNotFoundError(BillingError):
@@ -38,45 +41,105 @@ class SendRejectedError(BillingError):
     send-failed with the error, and can be sent again once the cause is fixed."""
 
 
-def statement_view(st: Statement, org: Organisation) -> StatementView:
-    """What the PDF and the email show: the current revision (billing-rules.md
-    "Adjustments": originals with their latest edit, plus credit lines)."""
+_TIME_KINDS = frozenset({LineKind.TICKET_TIME, LineKind.PROJECT_TIME, LineKind.INCLUDED_HOURS})
+_ADDED_KINDS = {LineKind.CREDIT: "credit", LineKind.CHARGE: "charge"}
+
+
+def _line_view(ln: Line, *, edited: bool = False) -> LineView:
+    minutes = (
+        int(ln.minutes)
+        if ln.kind in _TIME_KINDS and ln.minutes is not None and ln.minutes == int(ln.minutes)
+        else None
+    )
+    return LineView(
+        id=ln.id,
+        kind=str(ln.kind),
+        description=ln.description,
+        quantity=ln.quantity,
+        unit_price=ln.unit_price,
+        amount=ln.amount,
+        edited=edited,
+        minutes=minutes,
+    )
+
+
+def _changes(before: tuple[Line, ...], after: tuple[Line, ...]) -> tuple[ChangeView, ...]:
+    """What changed since the revision the customer was sent, in the customer's terms:
+    a line as it was and as it is, and lines added (credits, charges, late time)."""
+    was = {ln.id: ln for ln in before}
+    out: list[ChangeView] = []
+    for ln in after:
+        old = was.pop(ln.id, None)
+        if old is None:
+            kind = _ADDED_KINDS.get(ln.kind, "late_time")
+            out.append(ChangeView(kind, ln.description, now=_line_view(ln), amount=ln.amount))
+        elif old != ln:
+            out.append(
+                ChangeView(
+                    "changed",
+                    ln.description,
+                    was=_line_view(old),
+                    now=_line_view(ln),
+                    amount=ln.amount - old.amount,
+                )
+            )
+    for old in was.values():
+        out.append(ChangeView("removed", old.description, was=_line_view(old), amount=-old.amount))
+    return tuple(out)
+
+
+def statement_view(st: Statement, org: OrgSettings) -> StatementView:
+    """What the PDF and the email show: the current revision (docs/billing-rules.md
+    "Adjustments": originals with their latest edit, plus added lines), dated in the
+    organisation's time zone ("Statement documents"). A revision says what it replaces
+    only when an earlier revision was actually sent."""
     now = st.current()
     edited = {a.line_id for a in st.adjustments if a.kind is AdjustmentKind.EDIT}
-    cur = st.currency_info
+    issued = st.created_at.astimezone(ZoneInfo(org.time_zone)).date()
+    terms = org.payment_terms_days
+    previous_sent_on = previous_total = None
+    changes: tuple[ChangeView, ...] = ()
+    if st.sent_revision is not None and st.sent_revision < st.revision and st.sent_at:
+        sent = effective_or_problem(
+            st.lines,
+            tuple(a for a in st.adjustments if a.number <= st.sent_revision),
+            st.tax_percent,
+            st.currency_info,
+        ).totals
+        previous_sent_on = st.sent_at.astimezone(ZoneInfo(org.time_zone)).date()
+        previous_total = sent.total
+        changes = _changes(sent.lines, now.lines)
     return StatementView(
         statement_id=st.id,
         number=st.number,
-        org=OrgView(name=org.name, address_lines=org.address_lines, email=org.email),
+        org=OrgView(
+            name=org.name,
+            address_lines=org.address_lines,
+            email=org.email or "",
+            legal_name=org.legal_name or "",
+            tax_number=org.tax_registration_number or "",
+            tax_label=org.tax_label or "Tax",
+            payment_instructions=org.payment_instructions or "",
+            payment_link=org.payment_link or "",
+            footer_note=org.footer_note or "",
+        ),
         customer_id=st.customer_id,
         customer_name=st.customer_name,
         billing_email=st.billing_email,
         period=st.period,
-        issue_date=st.created_at.date(),
+        issue_date=issued,
+        due_date=issued + timedelta(days=terms) if terms is not None else None,
+        locale=org.default_locale or "en-GB",
         currency=st.currency,
-        lines=tuple(
-            LineView(
-                id=ln.id,
-                kind=str(ln.kind),
-                description=ln.description,
-                quantity=ln.quantity,
-                unit_price=ln.unit_price,
-                amount=ln.amount,
-                edited=ln.id in edited,
-            )
-            for ln in now.lines
-        ),
+        lines=tuple(_line_view(ln, edited=ln.id in edited) for ln in now.lines),
         subtotal=now.subtotal,
         tax_percent=st.tax_percent,
         tax=now.tax,
         total=now.total,
         revision=st.revision,
-        adjustments=tuple(
-            AdjustmentView(
-                number=a.number, at=a.at, actor=a.actor, reason=a.reason, summary=a.summary(cur)
-            )
-            for a in st.adjustments
-        ),
+        previous_sent_on=previous_sent_on,
+        previous_total=previous_total,
+        changes=changes,
     )
 
 
@@ -85,11 +148,13 @@ def statement_pdf_key(st: Statement) -> str:
 
 
 def render_statement(
-    task: RenderTask, repo: StatementReader, store: PdfStore, orgs: OrgDirectory
+    task: RenderTask, repo: RenderRepository, store: PdfStore, orgs: OrgDirectory
 ) -> RenderResult:
-    """Render the statement's revision to a PDF in S3, once per revision.
+    """Render the statement's revision to a PDF in S3, once per revision. A statement
+    the PDF cannot show exactly (a character no font draws) is still rendered, so it can
+    be looked at, but held for review with the reason instead of being emailed.
     AWS requests: one PutObject (plus a Query when the statement was too large to
-    travel in the payload, or was adjusted meanwhile)."""
+    travel in the payload, or was adjusted meanwhile; an UpdateItem when it is held)."""
     if task.statement is not None and task.revision == 0:
         st = task.statement.statement()
     else:
@@ -97,18 +162,23 @@ def render_statement(
         if found is None:
             raise StatementNotFoundError(f"statement {task.statement_id!r} does not exist")
         st = found
-    key, _ = store_pdf(st, store, orgs)
-    return RenderResult(statement_id=st.id, revision=st.revision, pdf_key=key)
+    key, _, held = store_pdf(st, store, orgs)
+    if held:
+        repo.hold_for_review(st.id, st.revision, held)
+    return RenderResult(statement_id=st.id, revision=st.revision, pdf_key=key, held=held)
 
 
-def store_pdf(st: Statement, store: PdfStore, orgs: OrgDirectory) -> tuple[str, bytes]:
+def store_pdf(st: Statement, store: PdfStore, orgs: OrgDirectory) -> tuple[str, bytes, str | None]:
     """Render the statement's current revision into S3, once: the object is written only
     if it does not exist, so earlier revisions' PDFs are kept and a retry changes nothing.
-    Returns the key and the bytes rendered (the caller may send them from memory)."""
+    Returns the key, the bytes rendered (the caller may send them from memory) and, when
+    the PDF cannot show every character, why it must be held for review."""
     key = statement_pdf_key(st)
-    pdf = render_statement_pdf(statement_view(st, orgs.get(st.org_id)))
+    view = statement_view(st, orgs.get(st.org_id))
+    missing = missing_glyphs(view)
+    pdf = render_statement_pdf(view)
     store.put_new(key, pdf, "application/pdf")
-    return key, pdf
+    return key, pdf, str(MissingGlyphsError(missing)) if missing else None
 
 
 def send_statement(
@@ -150,7 +220,7 @@ def email_claimed(
     *,
     repo: SendRepository,
     mailer: Mailer,
-    org: Organisation,
+    org: OrgSettings,
     sender: str,
     sent_at: datetime,
 ) -> Statement:
@@ -161,7 +231,7 @@ def email_claimed(
             statement_view(st, org),
             sender=sender,
             pdf=pdf,
-            pdf_filename=f"{st.number}-r{st.revision}.pdf",
+            pdf_filename="",  # named after the statement number
             sent_at=sent_at,
         )
         message_id = mailer.send_raw(raw, sender=sender, to=st.billing_email)

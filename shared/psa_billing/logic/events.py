@@ -213,6 +213,9 @@ class RenderResult(Wire):
     statement_id: str = Field(alias="statementId")
     revision: int
     pdf_key: str = Field(alias="pdfKey")
+    # Why it must not go out as it is (e.g. characters no font can draw): the statement
+    # is held for review with this reason, and the run does not email it.
+    held: str | None = None
 
 
 class SendTask(Wire):

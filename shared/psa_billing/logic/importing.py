@@ -6,11 +6,10 @@ written; a refused document writes nothing.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from psa_billing.ingest.validate import ExistingData, Problem, ValidatedImport, validate_document
+from psa_billing.ingest.validate import ExistingData, Problem, ValidatedImport, validate_import
 from psa_billing.logic.ports import Clock
 
 
@@ -29,19 +28,10 @@ class ImportResult:
     warnings: list[Problem] = field(default_factory=list)
 
 
-def _org_id_of(raw: bytes | str) -> str:
-    try:
-        doc = json.loads(raw)
-    except (ValueError, RecursionError):
-        return ""
-    org = doc.get("orgId") if isinstance(doc, dict) else None
-    return org if isinstance(org, str) else ""
-
-
 def import_document(
     raw: bytes | str, repo: ImportRepository, *, clock: Clock, dry_run: bool = False
 ) -> ImportResult:
-    validated = validate_document(raw, repo.existing(_org_id_of(raw)))
+    validated = validate_import(raw, repo.existing)
     counts = {
         "customers": len(validated.customers),
         "devices": len(validated.devices),

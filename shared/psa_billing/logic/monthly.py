@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import Final
 
 from psa_billing.dal.keys import manifest_key
+from psa_billing.domain.calendar import ensure_period_ended, period_has_ended
 from psa_billing.domain.errors import BillingError
 from psa_billing.domain.model import Period
 from psa_billing.domain.rules import compute_statement
@@ -70,11 +71,19 @@ def plan_run(event: PlanRunEvent, repo: RunRepository, store: ManifestStore) -> 
     req = event.input
     period = req.period or str(Period.before(event.started_at.date()))
     if req.org_id:
-        if repo.get_org(req.org_id) is None:
+        org = repo.get_org(req.org_id)
+        if org is None:
             raise UnknownOrganisationError(f"organisation {req.org_id!r} does not exist")
+        # docs/billing-rules.md "The period": only a month that has ended, in the
+        # organisation's time zone, is billed, whoever starts the run.
+        ensure_period_ended(Period.parse(period), event.started_at, org.time_zone)
         org_ids = [req.org_id]
     else:
-        org_ids = repo.list_org_ids()
+        org_ids = [
+            org_id
+            for org_id in repo.list_org_ids()
+            if _has_ended(repo, org_id, Period.parse(period), event)
+        ]
     refs: list[CustomerRef] = []
     already = 0
     for org_id in org_ids:
@@ -116,6 +125,13 @@ def plan_run(event: PlanRunEvent, repo: RunRepository, store: ManifestStore) -> 
         batches=len(manifest),
         already_billed=already,
     )
+
+
+def _has_ended(repo: RunRepository, org_id: str, period: Period, event: PlanRunEvent) -> bool:
+    """A run of every organisation leaves out those where the month has not ended yet
+    (a time zone east of UTC ends it earlier; west, later)."""
+    org = repo.get_org(org_id)
+    return org is not None and period_has_ended(period, event.started_at, org.time_zone)
 
 
 def bill_customer(task: BillTask, repo: RunRepository, clock: Clock) -> BillResult:

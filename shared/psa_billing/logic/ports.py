@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from psa_billing.domain.adjustments import Adjustment
 from psa_billing.domain.model import CustomerPeriodData, Period
-from psa_billing.domain.org import Organisation
+from psa_billing.domain.org import OrgSettings
 from psa_billing.domain.run import CustomerOutcome, Run, RunStatus
 from psa_billing.domain.statement import Statement
 
@@ -23,7 +23,7 @@ Clock = Callable[[], datetime]
 class OrgDirectory(Protocol):
     """An organisation's details (cached by a warm function: see logic/orgs.py)."""
 
-    def get(self, org_id: str) -> Organisation: ...
+    def get(self, org_id: str) -> OrgSettings: ...
 
 
 class StatementReader(Protocol):
@@ -34,7 +34,7 @@ class StatementReader(Protocol):
 
 class RunRepository(StatementReader, Protocol):
     def list_org_ids(self) -> list[str]: ...
-    def get_org(self, org_id: str) -> Organisation | None: ...
+    def get_org(self, org_id: str) -> OrgSettings | None: ...
     def iter_customer_ids(self, org_id: str) -> Iterator[str]: ...
     def billed_customer_ids(self, org_id: str, period: str) -> set[str]: ...
     def start_run(self, run: Run) -> None: ...
@@ -50,6 +50,10 @@ class RunRepository(StatementReader, Protocol):
     ) -> None: ...
 
 
+class RenderRepository(StatementReader, Protocol):
+    def hold_for_review(self, statement_id: str, revision: int, reason: str) -> None: ...
+
+
 class SendRepository(StatementReader, Protocol):
     def claim_for_sending(
         self, statement_id: str, revision: int, *, again: bool = False
@@ -58,7 +62,7 @@ class SendRepository(StatementReader, Protocol):
     def mark_send_failed(self, statement_id: str, revision: int, error: str) -> None: ...
 
 
-class StatementRepository(SendRepository, Protocol):
+class StatementRepository(SendRepository, RenderRepository, Protocol):
     def append_adjustment(self, st: Statement, adj: Adjustment) -> None: ...
     def list_statements(self, org_id: str, period: str | None = None) -> list[Statement]: ...
 

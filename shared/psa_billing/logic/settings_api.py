@@ -19,7 +19,7 @@ from psa_billing.dal.serde import dec
 from psa_billing.domain.errors import BillingError
 from psa_billing.domain.model import BillingSettings, Customer
 from psa_billing.domain.money import Currency, format_amount
-from psa_billing.domain.org import Organisation
+from psa_billing.domain.org import OrgSettings, new_org_settings, update_org_settings
 from psa_billing.domain.statement import format_percent
 from psa_billing.ingest.document import BillingRecord
 from psa_billing.logic.billing_api import NotFound, check_org
@@ -157,8 +157,8 @@ def put_billing(
 
 
 class OrgStore(Protocol):
-    def get_org(self, org_id: str) -> Organisation | None: ...
-    def put_org(self, org: Organisation) -> None: ...
+    def get_org(self, org_id: str) -> OrgSettings | None: ...
+    def put_org(self, org: OrgSettings) -> None: ...
 
 
 class FeatureStore(Protocol):
@@ -166,12 +166,9 @@ class FeatureStore(Protocol):
     def put_org_features(self, org_id: str, features: dict[str, bool], actor: str) -> None: ...
 
 
-def org_view(org: Organisation, features: dict[str, bool], role: str | None) -> dict[str, Any]:
+def org_view(org: OrgSettings, features: dict[str, bool], role: str | None) -> dict[str, Any]:
     return {
-        "id": org.id,
-        "name": org.name,
-        "addressLines": list(org.address_lines),
-        "email": org.email,
+        **org.public(),
         "features": {f: bool(features.get(f, False)) for f in KNOWN_FEATURES},
         "role": role,
     }
@@ -188,7 +185,7 @@ def get_org(
     orgs: OrgStore, features: FeatureStore, principal: Principal, org_id: str
 ) -> dict[str, Any]:
     role = _member_org(principal, org_id)
-    org = orgs.get_org(org_id) or Organisation(id=org_id, name=org_id)
+    org = orgs.get_org(org_id) or new_org_settings(org_id)
     return org_view(org, features.org_features(org_id), role)
 
 
@@ -199,24 +196,21 @@ def put_org(
     org_id: str,
     change: dict[str, Any],
 ) -> dict[str, Any]:
+    """Settings are validated whole by the domain (the import's rules); feature flags
+    are kept beside them."""
     role = principal.role_in(org_id)
     if role is None:
         raise NotFound(f"no organisation {org_id!r}")
     if principal.read_only or not role.at_least(ORG_SETTINGS_ROLE):
         raise ForbiddenError(f"changing an organisation's settings needs {ORG_SETTINGS_ROLE}")
-    current = orgs.get_org(org_id) or Organisation(id=org_id, name=org_id)
-    updated = Organisation(
-        id=org_id,
-        name=str(change.get("name") or current.name),
-        address_lines=tuple(change["addressLines"])
-        if change.get("addressLines") is not None
-        else current.address_lines,
-        email=str(change["email"]) if change.get("email") is not None else current.email,
-    )
+    change = dict(change)
+    wanted_flags = change.pop("features", None) or {}
+    current = orgs.get_org(org_id) or new_org_settings(org_id)
+    updated = update_org_settings(current, change) if change else current
     if updated != current:
         orgs.put_org(updated)
     flags = features.org_features(org_id)
-    wanted = {k: v for k, v in (change.get("features") or {}).items() if v is not None}
+    wanted = {k: bool(v) for k, v in wanted_flags.items() if v is not None}
     if wanted and {**flags, **wanted} != flags:
         flags = {**flags, **wanted}
         features.put_org_features(org_id, flags, principal.actor)

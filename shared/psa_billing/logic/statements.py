@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from psa_billing.domain.adjustments import credit_note, edit_line
+from psa_billing.domain.adjustments import charge, credit_note, edit_line
 from psa_billing.domain.errors import BillingError
 from psa_billing.domain.statement import Statement, StatementStatus
 from psa_billing.logic.delivery import (
@@ -42,6 +42,18 @@ class Credit:
     description: str
 
 
+@dataclass(frozen=True)
+class Charge:
+    """A new positive line (docs/billing-rules.md "Adjustments")."""
+
+    description: str
+    quantity: str | Decimal
+    unit_price: str | Decimal
+
+
+Change = LineEdit | Credit | Charge
+
+
 def load(repo: StatementReader, statement_id: str) -> Statement:
     st: Statement | None = repo.get_statement(statement_id)
     if st is None:
@@ -52,7 +64,7 @@ def load(repo: StatementReader, statement_id: str) -> Statement:
 def adjust(
     repo: StatementRepository,
     statement_id: str,
-    change: LineEdit | Credit,
+    change: Change,
     *,
     actor: str,
     reason: str,
@@ -68,6 +80,7 @@ def adjust(
             st.lines,
             st.adjustments,
             cur,
+            tax_percent=st.tax_percent,
             line_id=change.line_id,
             at=at,
             actor=actor,
@@ -76,7 +89,7 @@ def adjust(
             quantity=change.quantity,
             unit_price=change.unit_price,
         )
-    else:
+    elif isinstance(change, Credit):
         adj = credit_note(
             st.lines,
             st.adjustments,
@@ -84,6 +97,19 @@ def adjust(
             st.tax_percent,
             amount=change.amount,
             description=change.description,
+            at=at,
+            actor=actor,
+            reason=reason,
+        )
+    else:
+        adj = charge(
+            st.lines,
+            st.adjustments,
+            cur,
+            st.tax_percent,
+            description=change.description,
+            quantity=change.quantity,
+            unit_price=change.unit_price,
             at=at,
             actor=actor,
             reason=reason,
@@ -107,7 +133,7 @@ def pdf_bytes(
 ) -> bytes:
     st = load(repo, statement_id)
     if revision is None or revision == st.revision:
-        _, pdf = store_pdf(st, store, orgs)
+        _, pdf, _ = store_pdf(st, store, orgs)
         return pdf
     if not 0 <= revision < st.revision:
         raise StatementNotFoundError(
@@ -139,7 +165,9 @@ def deliver(
             f"statement {statement_id} revision {st.revision} was already sent; "
             "use `statements resend` to send it again"
         )
-    _, pdf = store_pdf(st, store, orgs)
+    _, pdf, held = store_pdf(st, store, orgs)
+    if held:
+        raise NotSendableError(f"statement {statement_id} cannot be sent as it is: {held}")
     claimed = repo.claim_for_sending(statement_id, st.revision, again=again)
     if claimed is None:
         raise NotSendableError(f"statement {statement_id} changed meanwhile; show it and retry")

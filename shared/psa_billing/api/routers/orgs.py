@@ -54,7 +54,7 @@ def put_org(
     org_id: OrgId,
     body: OrgUpdate,
 ) -> JSONResponse:
-    change = body.model_dump(by_alias=True, exclude_none=True)
+    change = body.changes()
 
     def work() -> tuple[int, dict[str, Any]]:
         doc = uc.put_org(repo, access, principal, org_id, change)

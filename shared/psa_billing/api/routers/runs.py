@@ -36,6 +36,7 @@ router = APIRouter(prefix="/api/billing/runs", tags=["runs"])
 def start_run(
     principal: CurrentPrincipal,
     access: Access,
+    repo: Repository,
     runs: RunStarter,
     idem: Idem,
     key: IdempotencyKey,
@@ -54,6 +55,7 @@ def start_run(
             period=body.period,
             customer_ids=body.customer_ids,
             clock=utc_now,
+            time_zone_of=lambda org: uc.org_time_zone(repo, org),
         )
         return 202, started
 
