@@ -31,6 +31,7 @@ def cli_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
     for k in ("DATA_TABLE", "STATEMENTS_BUCKET", "STATE_MACHINE_ARN", "SENDER_EMAIL"):
         env.pop(k, None)
     env["PSA_BILLING_LOCAL_PORT"] = str(_free_port())
+    env["PSA_BILLING_API_PORT"] = str(_free_port())  # `local up` serves the API too
     out = tmp_path_factory.mktemp("local-out")
     server = subprocess.Popen(
         [*CLI, "local", "up", "--out", str(out)],

@@ -67,3 +67,8 @@ def test_use_cases_load_no_aws_sdk_or_adapter(module: str) -> None:
         "psa_billing.runtime",
     )
     assert _loaded(modules, adapters) == []
+
+
+def test_api_function_imports_no_local_serving_or_dev_tools() -> None:
+    modules = _modules_after_import("functions.api.app")
+    assert _loaded(modules, ("uvicorn", "schemathesis", "psa_billing_dev", "pytest")) == []

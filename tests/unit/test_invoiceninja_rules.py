@@ -235,8 +235,14 @@ def test_the_client_id_number_is_scoped_to_the_organisation_and_read_back_exactl
 
 
 def test_not_configured_without_a_url_or_a_token() -> None:
-    assert load_config(InvoiceNinjaSettings(url="", token=SecretStr("t"))) is None
-    assert load_config(InvoiceNinjaSettings(url="https://in.example", token=SecretStr(""))) is None
+    no_parameter = {"token_parameter": ""}  # whatever the process environment holds
+    assert load_config(InvoiceNinjaSettings(url="", token=SecretStr("t"), **no_parameter)) is None
+    assert (
+        load_config(
+            InvoiceNinjaSettings(url="https://in.example", token=SecretStr(""), **no_parameter)
+        )
+        is None
+    )
 
 
 def test_the_token_can_come_from_a_named_parameter() -> None:

@@ -70,6 +70,13 @@ class FakeRepo:
     def start_run(self, run: Run) -> None:
         self.runs.setdefault(run.run_id, run)
 
+    indexed: list[tuple[str, str]] = field(default_factory=list)
+
+    def index_run(
+        self, org_id: str, run_id: str, period: str, started_at: str, started_by: str, arn: str
+    ) -> None:
+        self.indexed.append((org_id, run_id))
+
     def get_run(self, run_id: str) -> Run | None:
         return self.runs.get(run_id)
 

@@ -29,6 +29,9 @@ def up(
     chosen = port if port is not None else int(target.local_endpoint().rsplit(":", 1)[1])
     click.echo(f"starting the local stack on 127.0.0.1:{chosen} ...", err=True)
     stack = start_local_stack(port=chosen)
+    from psa_billing_dev.cli.users import start_local_api  # noqa: PLC0415
+
+    api = start_local_api(stack, demo=demo)
     try:
         click.echo(f"local stack ready at {stack.endpoint} (all state is kept in memory)")
         if demo:
@@ -36,6 +39,9 @@ def up(
         if exit_after_demo:
             return
         click.echo("")
+        from psa_billing_dev.cli.users import print_api_help  # noqa: PLC0415
+
+        print_api_help(api, demo=demo)
         click.echo(f"Up at {stack.endpoint}. In another shell try:")
         click.echo("  psa-billing statements list --org demo-msp")
         click.echo("Press Ctrl-C to stop (everything is forgotten).")
@@ -47,6 +53,7 @@ def up(
         except KeyboardInterrupt:
             pass
     finally:
+        api.stop()
         stack.stop()
         click.echo("local stack stopped", err=True)
 

@@ -562,9 +562,12 @@ def local_status() -> None:
 
 
 def _register() -> None:
+    from psa_billing_dev.cli.users import clients, users  # noqa: PLC0415
     from psa_billing_dev.invoiceninja_cli import invoiceninja  # noqa: PLC0415
 
     cli.add_command(invoiceninja)
+    cli.add_command(users)
+    cli.add_command(clients)
 
 
 _register()

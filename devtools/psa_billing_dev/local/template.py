@@ -50,6 +50,8 @@ LOCAL_PARAMETER_DEFAULTS: Final[Mapping[str, str]] = MappingProxyType(
         "MapMaxConcurrency": "10",
         # moto's engine runs only STANDARD Map children (its ASL parser refuses EXPRESS).
         "MapChildExecutionType": "STANDARD",
+        # Locally the InvoiceNinja token is an environment variable (the stand-in's).
+        "InvoiceNinjaTokenParameter": "",
     }
 )
 

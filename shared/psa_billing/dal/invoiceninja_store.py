@@ -17,7 +17,6 @@ import json
 from datetime import UTC, datetime
 from typing import cast
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
@@ -207,7 +206,7 @@ class DynamoInvoiceNinjaStore:
         )
         lock = InvoiceNinjaLockItem(pk=pk, sk=keys.IN_LOCK_SK)
         try:
-            with TransactWrite(connection=Connection(region=self._region)) as tx:
+            with TransactWrite(connection=Item._get_connection().connection) as tx:
                 tx.save(item, condition=Item.pk.does_not_exist())
                 tx.delete(lock, condition=InvoiceNinjaLockItem.claim_id == claim_id)
         except TransactWriteError as exc:

@@ -79,6 +79,11 @@ def adjustment_sk(number: int) -> str:
     return f"ADJ#{number:05d}"
 
 
+def statement_view_sk(period: str) -> str:
+    """A statement in its customer's view (GSI1): the API lists a customer's statements."""
+    return f"S#{period}"
+
+
 def statement_shard(customer_id: str) -> int:
     return zlib.crc32(customer_id.encode()) % STATEMENT_SHARDS
 
@@ -170,3 +175,71 @@ IMPORT_STATE_SK = "#IMPORT"
 
 def run_lease_sk(run_id: str) -> str:
     return f"{RUN_LEASE_PREFIX}{run_id}"
+
+
+# ----------------------------------------------------------------------------------------
+# API access (branch `api`): see models.py's block of the same name.
+
+
+def user_pk(user_sub: str) -> str:
+    return f"USER#{user_sub}"
+
+
+USER_SK = "#USER"
+MEMBERSHIP_PREFIX = "ORG#"
+
+
+def membership_sk(org_id: str) -> str:
+    return f"{MEMBERSHIP_PREFIX}{org_id}"
+
+
+def org_members_pk(org_id: str) -> str:
+    return f"ORG#{org_id}#MEMBERS"
+
+
+def member_sk(user_sub: str) -> str:
+    return f"USER#{user_sub}"
+
+
+def machine_client_pk(client_id: str) -> str:
+    return f"MCLIENT#{client_id}"
+
+
+MACHINE_CLIENT_SK = "#"
+
+
+def org_clients_pk(org_id: str) -> str:
+    return f"ORG#{org_id}#MCLIENTS"
+
+
+def login_failure_pk(account_hash: str) -> str:
+    """Keyed by a hash of the lower-cased email: the table never holds who tried."""
+    return f"LOGINFAIL#{account_hash}"
+
+
+LOGIN_FAILURE_SK = "#"
+
+
+def settings_history_pk(org_id: str, customer_id: str) -> str:
+    return f"ORG#{org_id}#CUST#{customer_id}#HIST"
+
+
+def settings_history_sk(at: str, change_id: str) -> str:
+    return f"{at}#{change_id}"
+
+
+def org_runs_pk(org_id: str) -> str:
+    return f"ORG#{org_id}#RUNS"
+
+
+def org_run_sk(started_at: str, run_id: str) -> str:
+    return f"{started_at}#{run_id}"
+
+
+def active_run_pk(org_id: str, period: str) -> str:
+    return f"ORG#{org_id}#ACTIVE#{period}"
+
+
+ACTIVE_RUN_SK = "#"
+ORG_FEATURES_SK = "#FEATURES"
+STATEMENT_VIEW_PREFIX = "S#"

@@ -254,3 +254,72 @@ class InvoiceNinjaPushItem(Item, discriminator="in_push"):
     in_client_id = UnicodeAttribute()
     entry_ids = UnicodeAttribute()  # JSON list
     pushed_at = UnicodeAttribute()
+
+
+# ----------------------------------------------------------------------------------------
+# API access (branch `api`): memberships, machine clients, sign-in failure counters,
+# billing-settings history, an organisation's runs and feature flags.
+# Keys are built in keys.py (its block of the same name); the adapter is dal/access.py.
+
+
+class MembershipItem(Item, discriminator="membership"):
+    """A user's role in one organisation (pk USER#<sub>, one item per organisation);
+    GSI1 lists an organisation's members."""
+
+    user_sub = UnicodeAttribute()
+    email = UnicodeAttribute()
+    role = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+
+class UserItem(Item, discriminator="user"):
+    """Per user, beside the memberships: when they last signed out everywhere."""
+
+    user_sub = UnicodeAttribute()
+    email = UnicodeAttribute()
+    signed_out_at = NumberAttribute(null=True)  # epoch seconds; older tokens are refused
+
+
+class MachineClientItem(Item, discriminator="machine_client"):
+    client_id = UnicodeAttribute()
+    name = UnicodeAttribute(default="")
+    scope = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+
+class LoginFailureItem(Item, discriminator="login_failure"):
+    failures = NumberAttribute(default=0)
+    first_at = NumberAttribute()  # epoch seconds of the first failure in the window
+    locked_until = NumberAttribute(null=True)
+
+
+class SettingsChangeItem(Item, discriminator="settings_change"):
+    customer_id = UnicodeAttribute()
+    at = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    changes = UnicodeAttribute()  # JSON {field: {"from": old, "to": new}}
+
+
+class OrgRunItem(Item, discriminator="org_run"):
+    """An organisation's listing of the runs that billed it (newest first by sk)."""
+
+    run_id = UnicodeAttribute()
+    period = UnicodeAttribute()
+    started_at = UnicodeAttribute()
+    started_by = UnicodeAttribute(default="")
+    execution_arn = UnicodeAttribute(default="")
+
+
+class ActiveRunItem(Item, discriminator="active_run"):
+    """The latest run started for one (organisation, period): a second start while it
+    is still running is refused with a conditional write on this item."""
+
+    run_id = UnicodeAttribute()
+    period = UnicodeAttribute()
+    execution_arn = UnicodeAttribute()
+
+
+class OrgFeaturesItem(Item, discriminator="org_features"):
+    features = UnicodeAttribute(default="{}")  # JSON {flag: bool}
+    updated_at = UnicodeAttribute()
+    updated_by = UnicodeAttribute(default="")

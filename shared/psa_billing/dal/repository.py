@@ -25,6 +25,7 @@ from psa_billing.dal.models import (
     DeviceItem,
     Item,
     OrgItem,
+    OrgRunItem,
     OutcomeItem,
     ProjectItem,
     RunItem,
@@ -383,6 +384,27 @@ class DynamoRepository:
         item = run_item(run)
         try:
             item.save(condition=RunItem.pk.does_not_exist())
+        except PutError as exc:
+            if not _is_condition_failure(exc):
+                raise
+
+    def index_run(
+        self, org_id: str, run_id: str, period: str, started_at: str, started_by: str, arn: str
+    ) -> None:
+        """The organisation's listing of the run (the API's runs page); a retried plan
+        step finds it there already."""
+        item = OrgRunItem(
+            pk=keys.org_runs_pk(org_id),
+            sk=keys.org_run_sk(started_at, run_id),
+            org_id=org_id,
+            run_id=run_id,
+            period=period,
+            started_at=started_at,
+            started_by=started_by,
+            execution_arn=arn,
+        )
+        try:
+            item.save(condition=OrgRunItem.pk.does_not_exist())
         except PutError as exc:
             if not _is_condition_failure(exc):
                 raise

@@ -293,8 +293,8 @@ def statement_item(st: Statement) -> StatementItem:
         pk=keys.statement_pk(st.id),
         sk=keys.STATEMENT_SK,
         org_id=st.org_id,
-        # No GSI1 keys: nothing reads statements through the customer view, and each
-        # copy would be one more index write on every create and status update.
+        gsi1pk=keys.customer_view_pk(st.org_id, st.customer_id),
+        gsi1sk=keys.statement_view_sk(period),
         gsi2pk=keys.org_statements_pk(st.org_id, keys.statement_shard(st.customer_id)),
         gsi2sk=keys.org_statements_sk(period, st.customer_id),
         statement_id=st.id,

@@ -58,6 +58,7 @@ class PlanRunEvent(Wire):
     input: RunRequest = Field(default_factory=RunRequest)
     run_id: str = Field(alias="runId")
     started_at: datetime = Field(alias="startedAt")
+    execution_arn: str = Field(default="", alias="executionArn")
 
 
 class PlannedRun(Wire):

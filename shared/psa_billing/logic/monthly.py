@@ -158,6 +158,16 @@ def plan_run(
             leased_org_ids=tuple(leased),
         )
     )
+    if req.trigger != "api":  # the API lists the runs it starts itself
+        for org_id in leased:
+            repo.index_run(
+                org_id,
+                event.run_id,
+                period,
+                event.started_at.isoformat(timespec="seconds"),
+                req.trigger,
+                event.execution_arn,
+            )
     return PlannedRun(
         run_id=event.run_id,
         period=period,

@@ -1,0 +1,1 @@
+"""The billing HTTP API (FastAPI): create_app() in app.py, wiring in deps.py."""

@@ -1,0 +1,311 @@
+"""Request and response models (camelCase on the wire; money as strings with exactly
+the currency's digits; ``XCreate`` in, ``XPublic`` out)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from psa_billing.domain.org import OrgSettingsUpdate
+from psa_billing.ingest.document import BillingRecord
+
+_MONEY_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,6})?$"
+_PERIOD_PATTERN = r"^[0-9]{4}-[0-9]{2}$"
+_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+
+MoneyText = Annotated[str, StringConstraints(pattern=_MONEY_PATTERN, max_length=19)]
+QuantityText = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,9}(\.[0-9]{1,6})?$")]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+Description = Annotated[str, StringConstraints(min_length=1, max_length=300)]
+Id = Annotated[str, StringConstraints(pattern=_ID_PATTERN)]
+PeriodText = Annotated[str, StringConstraints(pattern=_PERIOD_PATTERN)]
+
+
+class Wire(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+
+# ------------------------------------------------------------------------- sign-in
+
+
+class LoginCreate(Wire):
+    email: Annotated[str, StringConstraints(min_length=3, max_length=254)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    mfa_code: Annotated[str, StringConstraints(max_length=10)] | None = Field(
+        default=None, alias="mfaCode"
+    )
+
+
+class RefreshCreate(Wire):
+    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=8192)] = Field(
+        alias="refreshToken"
+    )
+
+
+class TokensPublic(Out):
+    access_token: str = Field(alias="accessToken")
+    id_token: str = Field(alias="idToken")
+    refresh_token: str = Field(alias="refreshToken")
+    expires_in: int = Field(alias="expiresIn")
+
+
+class LogoutPublic(Out):
+    signed_out: bool = Field(alias="signedOut")
+
+
+# ------------------------------------------------------------------------- statements
+
+
+class LinePublic(Out):
+    id: str
+    kind: str
+    description: str
+    quantity: str
+    unit_price: str = Field(alias="unitPrice")
+    amount: str
+    minutes: str | None = None
+    ref: str | None = None
+
+
+class AdjustmentPublic(Out):
+    number: int
+    kind: str
+    at: str
+    actor: str
+    reason: str
+    line_id: str = Field(alias="lineId")
+    summary: str
+    description: str | None = None
+    quantity: str | None = None
+    unit_price: str | None = Field(default=None, alias="unitPrice")
+    amount: str | None = None
+
+
+class TotalsPublic(Out):
+    lines: list[LinePublic]
+    subtotal: str
+    tax: str
+    total: str
+
+
+class DeliveryPublic(Out):
+    status: str
+    send_attempts: int = Field(alias="sendAttempts")
+    last_error: str | None = Field(default=None, alias="lastError")
+    sent_revision: int | None = Field(default=None, alias="sentRevision")
+    sent_at: str | None = Field(default=None, alias="sentAt")
+
+
+class HistoryEventPublic(Out):
+    at: str
+    event: Literal["created", "adjusted", "sent"]
+    revision: int
+    actor: str | None = None
+    summary: str
+
+
+class StatementSummaryPublic(Out):
+    id: str
+    number: str
+    org_id: str = Field(alias="orgId")
+    customer_id: str = Field(alias="customerId")
+    customer_name: str = Field(alias="customerName")
+    period: str
+    currency: str
+    status: str
+    revision: int
+    subtotal: str
+    tax_percent: str = Field(alias="taxPercent")
+    tax: str
+    total: str
+    created_at: str = Field(alias="createdAt")
+
+
+class StatementPublic(StatementSummaryPublic):
+    auto_send: bool = Field(alias="autoSend")
+    billing_email: str = Field(alias="billingEmail")
+    run_id: str = Field(alias="runId")
+    lines: list[LinePublic]
+    original: TotalsPublic
+    adjustments: list[AdjustmentPublic]
+    delivery: DeliveryPublic
+    history: list[HistoryEventPublic]
+
+
+class StatementPagePublic(Out):
+    items: list[StatementSummaryPublic]
+    next_cursor: str | None = Field(default=None, alias="nextCursor")
+
+
+class EditAdjustmentCreate(Wire):
+    """Change one original line's description, quantity and/or unit price."""
+
+    kind: Literal["edit"]
+    line_id: Annotated[str, StringConstraints(min_length=1, max_length=20)] = Field(alias="lineId")
+    description: Description | None = None
+    quantity: QuantityText | None = None
+    unit_price: MoneyText | None = Field(default=None, alias="unitPrice")
+    reason: Reason
+
+
+class CreditAdjustmentCreate(Wire):
+    """A credit note: a positive amount, shown as a negative line."""
+
+    kind: Literal["credit"]
+    amount: MoneyText
+    description: Description
+    reason: Reason
+
+
+class ChargeAdjustmentCreate(Wire):
+    """An extra line: quantity times unit price."""
+
+    kind: Literal["charge"]
+    description: Description
+    quantity: QuantityText
+    unit_price: MoneyText = Field(alias="unitPrice")
+    reason: Reason
+
+
+# Discriminated on "kind" so further kinds (late time) slot in.
+AdjustmentCreate = Annotated[
+    EditAdjustmentCreate | CreditAdjustmentCreate | ChargeAdjustmentCreate,
+    Field(discriminator="kind"),
+]
+
+
+class SendPublic(Out):
+    statement: StatementPublic
+    sent: bool
+    pdf_key: str = Field(alias="pdfKey")
+
+
+# ------------------------------------------------------------------------- runs
+
+
+class RunCreate(Wire):
+    period: PeriodText
+    org_id: Id | None = Field(default=None, alias="orgId")
+    customer_ids: Annotated[list[Id], Field(min_length=1, max_length=1000)] | None = Field(
+        default=None, alias="customerIds"
+    )
+
+
+class RunStartedPublic(Out):
+    run_id: str = Field(alias="runId")
+    org_id: str = Field(alias="orgId")
+    period: str
+    status: str
+
+
+class ProgressPublic(Out):
+    done: int
+    failed: int
+    total: int | None
+
+
+class OutcomePublic(Out):
+    customer_id: str = Field(alias="customerId")
+    outcome: str
+    statement_id: str | None = Field(default=None, alias="statementId")
+    error: str | None = None
+
+
+class RunSummaryPublic(Out):
+    run_id: str = Field(alias="runId")
+    org_id: str = Field(alias="orgId")
+    period: str
+    status: str
+    started_at: str = Field(alias="startedAt")
+    started_by: str | None = Field(default=None, alias="startedBy")
+    finished_at: str | None = Field(default=None, alias="finishedAt")
+
+
+class RunPublic(RunSummaryPublic):
+    progress: ProgressPublic
+    counts: dict[str, int]
+    outcomes: list[OutcomePublic]
+
+
+class RunPagePublic(Out):
+    items: list[RunSummaryPublic]
+    next_cursor: str | None = Field(default=None, alias="nextCursor")
+
+
+# ------------------------------------------------------------------------- customers
+
+
+def _billing_schema(schema: dict[str, Any]) -> None:
+    money = {"type": "string", "pattern": _MONEY_PATTERN, "examples": ["12.50"]}
+    props = schema.setdefault("properties", {})
+    props["perDeviceRate"] = dict(money)
+    props["defaultHourlyRate"] = dict(money)
+    props["taxPercent"] = {
+        "type": "string",
+        "pattern": r"^[0-9]{1,3}(\.[0-9]{1,4})?$",
+        "examples": ["20"],
+    }
+    props["currency"] = {"type": "string", "pattern": "^[A-Z]{3}$", "examples": ["GBP"]}
+    props["autoSend"] = {"type": "boolean"}
+    props["billingEmail"] = {"type": "string", "format": "email", "maxLength": 254}
+
+
+class CustomerBillingUpdate(BillingRecord):
+    """The import document's billing settings, validated by the same model."""
+
+    model_config = ConfigDict(json_schema_extra=_billing_schema)
+
+
+class SettingsChangePublic(Out):
+    at: str
+    actor: str
+    changes: dict[str, dict[str, Any]]
+
+
+class CustomerBillingPublic(Out):
+    customer_id: str = Field(alias="customerId")
+    org_id: str = Field(alias="orgId")
+    name: str
+    per_device_rate: str = Field(alias="perDeviceRate")
+    default_hourly_rate: str = Field(alias="defaultHourlyRate")
+    tax_percent: str = Field(alias="taxPercent")
+    currency: str
+    auto_send: bool = Field(alias="autoSend")
+    billing_email: str = Field(alias="billingEmail")
+    history: list[SettingsChangePublic]
+
+
+# ------------------------------------------------------------------------- organisations
+
+
+class FeaturesPublic(Out):
+    projects: bool = False
+
+
+class FeaturesUpdate(Wire):
+    projects: bool | None = None
+
+
+class OrgPublic(Out):
+    """The organisation's settings in their own camelCase names (domain/org.py
+    OrgSettings: address, legal and tax details, payment terms, numbering, locale, time
+    zone, billing day, review thresholds...), its feature flags, and the caller's role."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="allow")
+
+    id: str
+    name: str
+    features: FeaturesPublic
+    role: str | None = None
+
+
+class OrgUpdate(OrgSettingsUpdate):
+    """Only the settings given change (null clears one back to its default); validated
+    whole, as an import's organisation is."""
+
+    features: FeaturesUpdate | None = None

@@ -1,0 +1,1 @@
+"""Who is calling: token verification, the Cognito sign-in adapter, roles."""

@@ -1,0 +1,539 @@
+"""DynamoDB adapter for the API's own data: memberships, machine clients, sign-in
+failure counters, customer billing settings with their history, an organisation's
+runs and feature flags, and paged statement listing.
+
+Every read is a GetItem or a Query (docs/data-model.md, "API access").
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from psa_billing.dal import keys
+from psa_billing.dal.models import (
+    ActiveRunItem,
+    AdjustmentItem,
+    CustomerItem,
+    Item,
+    LoginFailureItem,
+    MachineClientItem,
+    MembershipItem,
+    OrgFeaturesItem,
+    OrgRunItem,
+    OutcomeItem,
+    SettingsChangeItem,
+    StatementItem,
+    UserItem,
+    bind,
+)
+from psa_billing.dal.serde import adjustment_from, customer_from, dec, statement_from
+from psa_billing.domain.adjustments import Adjustment
+from psa_billing.domain.errors import BillingError
+from psa_billing.domain.model import BillingSettings, Customer
+from psa_billing.domain.run import CustomerOutcome, Outcome
+from psa_billing.domain.statement import Statement
+
+# Items in listings that do not belong to an organisation still need the base org_id.
+_NO_ORG = "-"
+
+
+class ChangedMeanwhileError(BillingError):
+    """A conditional write lost to another writer; nothing was changed."""
+
+
+class RunInProgressError(BillingError):
+    pass
+
+
+def _condition_failed(exc: Exception) -> bool:
+    if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+        return True
+    if isinstance(exc, TransactWriteError):
+        return any(
+            r is not None and r.code == "ConditionalCheckFailed" for r in exc.cancellation_reasons
+        )
+    return False
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    user_sub: str
+    email: str
+    org_id: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class UserAccess:
+    roles: dict[str, str]
+    signed_out_at: int | None
+    email: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MachineClient:
+    client_id: str
+    org_id: str
+    name: str
+    scope: str
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsChange:
+    at: str
+    actor: str
+    changes: dict[str, dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class OrgRun:
+    run_id: str
+    period: str
+    started_at: str
+    started_by: str
+    execution_arn: str
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveRun:
+    run_id: str
+    execution_arn: str
+
+
+@dataclass(frozen=True, slots=True)
+class StatementPosition:
+    """Where a page of the statement listing ended: (period, org, customer), the
+    listing's newest-first order."""
+
+    period: str
+    org_id: str
+    customer_id: str
+
+
+def _billing_doc(b: BillingSettings) -> dict[str, Any]:
+    return {
+        "perDeviceRate": dec(b.per_device_rate),
+        "defaultHourlyRate": dec(b.default_hourly_rate),
+        "taxPercent": dec(b.tax_percent),
+        "currency": b.currency,
+        "autoSend": b.auto_send,
+        "billingEmail": b.billing_email,
+    }
+
+
+class AccessRepository:
+    def __init__(self, table_name: str, region: str) -> None:
+        bind(table_name, region)
+        self._region = region
+
+    # -- memberships ----------------------------------------------------------------
+
+    def user_access(self, user_sub: str) -> UserAccess:
+        """One Query: every membership of the user and their sign-out time."""
+        roles: dict[str, str] = {}
+        signed_out: int | None = None
+        email = ""
+        for item in Item.query(keys.user_pk(user_sub)):
+            if isinstance(item, MembershipItem):
+                roles[item.org_id] = item.role
+                email = item.email
+            elif isinstance(item, UserItem) and item.signed_out_at is not None:
+                signed_out = int(item.signed_out_at)
+        return UserAccess(roles=roles, signed_out_at=signed_out, email=email)
+
+    def put_membership(self, user_sub: str, email: str, org_id: str, role: str) -> None:
+        MembershipItem(
+            pk=keys.user_pk(user_sub),
+            sk=keys.membership_sk(org_id),
+            gsi1pk=keys.org_members_pk(org_id),
+            gsi1sk=keys.member_sk(user_sub),
+            org_id=org_id,
+            user_sub=user_sub,
+            email=email,
+            role=role,
+            updated_at=_now_iso(),
+        ).save()
+
+    def remove_membership(self, user_sub: str, org_id: str) -> bool:
+        item = MembershipItem(pk=keys.user_pk(user_sub), sk=keys.membership_sk(org_id))
+        try:
+            item.delete(condition=MembershipItem.pk.exists())
+        except Exception as exc:
+            if _condition_failed(exc):
+                return False
+            raise
+        return True
+
+    def members_of(self, org_id: str) -> list[Member]:
+        return [
+            Member(i.user_sub, i.email, i.org_id, i.role)
+            for i in Item.customer_view.query(keys.org_members_pk(org_id))
+            if isinstance(i, MembershipItem)
+        ]
+
+    def mark_signed_out(self, user_sub: str, email: str, at: int) -> None:
+        UserItem(
+            pk=keys.user_pk(user_sub),
+            sk=keys.USER_SK,
+            org_id=_NO_ORG,
+            user_sub=user_sub,
+            email=email,
+            signed_out_at=at,
+        ).save()
+
+    # -- machine clients --------------------------------------------------------------
+
+    def put_machine_client(self, client: MachineClient) -> None:
+        MachineClientItem(
+            pk=keys.machine_client_pk(client.client_id),
+            sk=keys.MACHINE_CLIENT_SK,
+            gsi1pk=keys.org_clients_pk(client.org_id),
+            gsi1sk=client.client_id,
+            org_id=client.org_id,
+            client_id=client.client_id,
+            name=client.name,
+            scope=client.scope,
+            created_at=_now_iso(),
+        ).save()
+
+    def get_machine_client(self, client_id: str) -> MachineClient | None:
+        try:
+            i = MachineClientItem.get(keys.machine_client_pk(client_id), keys.MACHINE_CLIENT_SK)
+        except DoesNotExist:
+            return None
+        return MachineClient(i.client_id, i.org_id, i.name, i.scope)
+
+    def machine_clients_of(self, org_id: str) -> list[MachineClient]:
+        return [
+            MachineClient(i.client_id, i.org_id, i.name, i.scope)
+            for i in Item.customer_view.query(keys.org_clients_pk(org_id))
+            if isinstance(i, MachineClientItem)
+        ]
+
+    # -- sign-in failures ---------------------------------------------------------------
+
+    def login_failures(self, account_hash: str) -> tuple[int, int, int | None]:
+        """(failures, first failure epoch, locked until epoch or None)."""
+        try:
+            i = LoginFailureItem.get(
+                keys.login_failure_pk(account_hash), keys.LOGIN_FAILURE_SK, consistent_read=True
+            )
+        except DoesNotExist:
+            return 0, 0, None
+        locked = None if i.locked_until is None else int(i.locked_until)
+        return int(i.failures), int(i.first_at), locked
+
+    def put_login_failures(
+        self, account_hash: str, failures: int, first_at: int, locked_until: int | None
+    ) -> None:
+        LoginFailureItem(
+            pk=keys.login_failure_pk(account_hash),
+            sk=keys.LOGIN_FAILURE_SK,
+            org_id=_NO_ORG,
+            failures=failures,
+            first_at=first_at,
+            locked_until=locked_until,
+        ).save()
+
+    # -- customers' billing settings -------------------------------------------------------
+
+    def get_customer(self, org_id: str, customer_id: str) -> Customer | None:
+        try:
+            item = CustomerItem.get(
+                keys.org_pk(org_id), keys.customer_sk(customer_id), consistent_read=True
+            )
+        except DoesNotExist:
+            return None
+        return customer_from(item)
+
+    def customer_was_billed(self, org_id: str, customer_id: str) -> bool:
+        """Has any statement been issued to the customer? One Query on GSI1, one item."""
+        found = Item.customer_view.query(
+            keys.customer_view_pk(org_id, customer_id),
+            Item.gsi1sk.startswith(keys.STATEMENT_VIEW_PREFIX),
+            limit=1,
+        )
+        return any(isinstance(i, StatementItem) for i in found)
+
+    def update_customer_billing(
+        self,
+        org_id: str,
+        customer_id: str,
+        old: BillingSettings,
+        new: BillingSettings,
+        *,
+        actor: str,
+        at: str,
+    ) -> SettingsChange:
+        """One TransactWriteItems: the new settings, only if they are still the ones the
+        change was made against, and the history record of who changed what."""
+        before, after = _billing_doc(old), _billing_doc(new)
+        changes = {k: {"from": before[k], "to": after[k]} for k in before if before[k] != after[k]}
+        target = CustomerItem(pk=keys.org_pk(org_id), sk=keys.customer_sk(customer_id))
+        history = SettingsChangeItem(
+            pk=keys.settings_history_pk(org_id, customer_id),
+            sk=keys.settings_history_sk(at, uuid.uuid4().hex[:8]),
+            org_id=org_id,
+            customer_id=customer_id,
+            at=at,
+            actor=actor,
+            changes=json.dumps(changes, sort_keys=True),
+        )
+        unchanged = (
+            (CustomerItem.per_device_rate == dec(old.per_device_rate))
+            & (CustomerItem.default_hourly_rate == dec(old.default_hourly_rate))
+            & (CustomerItem.tax_percent == dec(old.tax_percent))
+            & (CustomerItem.currency == old.currency)
+            & (CustomerItem.auto_send == old.auto_send)
+            & (CustomerItem.billing_email == old.billing_email)
+        )
+        try:
+            with TransactWrite(connection=Item._get_connection().connection) as tx:
+                tx.update(
+                    target,
+                    actions=[
+                        CustomerItem.per_device_rate.set(dec(new.per_device_rate) or "0"),
+                        CustomerItem.default_hourly_rate.set(dec(new.default_hourly_rate) or "0"),
+                        CustomerItem.tax_percent.set(dec(new.tax_percent) or "0"),
+                        CustomerItem.currency.set(new.currency),
+                        CustomerItem.auto_send.set(new.auto_send),
+                        CustomerItem.billing_email.set(new.billing_email),
+                    ],
+                    condition=unchanged,
+                )
+                tx.save(history, condition=SettingsChangeItem.pk.does_not_exist())
+        except TransactWriteError as exc:
+            if _condition_failed(exc):
+                raise ChangedMeanwhileError(
+                    f"customer {customer_id}'s billing settings changed meanwhile; "
+                    "read them again and retry"
+                ) from exc
+            raise
+        return SettingsChange(at=at, actor=actor, changes=changes)
+
+    def settings_history(
+        self, org_id: str, customer_id: str, limit: int = 50
+    ) -> list[SettingsChange]:
+        return [
+            SettingsChange(i.at, i.actor, json.loads(i.changes))
+            for i in Item.query(
+                keys.settings_history_pk(org_id, customer_id),
+                scan_index_forward=False,
+                limit=limit,
+            )
+            if isinstance(i, SettingsChangeItem)
+        ]
+
+    # -- an organisation's runs -------------------------------------------------------------
+
+    def active_run(self, org_id: str, period: str) -> ActiveRun | None:
+        try:
+            i = ActiveRunItem.get(
+                keys.active_run_pk(org_id, period), keys.ACTIVE_RUN_SK, consistent_read=True
+            )
+        except DoesNotExist:
+            return None
+        return ActiveRun(i.run_id, i.execution_arn)
+
+    def claim_period(
+        self, org_id: str, period: str, run_id: str, arn: str, previous: ActiveRun | None
+    ) -> None:
+        """Record ``run_id`` as the period's latest run, only if the latest is still the
+        one the caller saw finish (or there was none): two concurrent starts cannot both win."""
+        condition = (
+            ActiveRunItem.pk.does_not_exist()
+            if previous is None
+            else ActiveRunItem.run_id == previous.run_id
+        )
+        try:
+            ActiveRunItem(
+                pk=keys.active_run_pk(org_id, period),
+                sk=keys.ACTIVE_RUN_SK,
+                org_id=org_id,
+                run_id=run_id,
+                period=period,
+                execution_arn=arn,
+            ).save(condition=condition)
+        except PutError as exc:
+            if _condition_failed(exc):
+                raise RunInProgressError(
+                    f"a run for {org_id} {period} was started meanwhile"
+                ) from exc
+            raise
+
+    def index_run(
+        self, org_id: str, run_id: str, period: str, started_at: str, started_by: str, arn: str
+    ) -> None:
+        """List the run under its organisation (runs started by the API; the monthly
+        schedule's plan step should call this too, see docs/api.md)."""
+        OrgRunItem(
+            pk=keys.org_runs_pk(org_id),
+            sk=keys.org_run_sk(started_at, run_id),
+            org_id=org_id,
+            run_id=run_id,
+            period=period,
+            started_at=started_at,
+            started_by=started_by,
+            execution_arn=arn,
+        ).save()
+
+    def org_runs(self, org_id: str, limit: int, before: str | None = None) -> list[OrgRun]:
+        cond = OrgRunItem.sk < before if before else None
+        return [
+            OrgRun(i.run_id, i.period, i.started_at, i.started_by, i.execution_arn)
+            for i in Item.query(
+                keys.org_runs_pk(org_id), cond, scan_index_forward=False, limit=limit
+            )
+            if isinstance(i, OrgRunItem)
+        ]
+
+    def outcomes_of(self, run_id: str, org_id: str) -> list[CustomerOutcome]:
+        """One organisation's outcomes in a run (a run may bill every organisation)."""
+        return [
+            CustomerOutcome(
+                run_id=i.run_id,
+                org_id=i.org_id,
+                customer_id=i.customer_id,
+                outcome=Outcome(i.outcome),
+                statement_id=i.statement_id,
+                error=i.error,
+            )
+            for i in OutcomeItem.query(
+                keys.run_pk(run_id), OutcomeItem.sk.startswith(keys.outcome_sk(org_id, ""))
+            )
+        ]
+
+    # -- feature flags ----------------------------------------------------------------------
+
+    def org_features(self, org_id: str) -> dict[str, bool]:
+        try:
+            i = OrgFeaturesItem.get(keys.org_pk(org_id), keys.ORG_FEATURES_SK)
+        except DoesNotExist:
+            return {}
+        return {str(k): bool(v) for k, v in json.loads(i.features).items()}
+
+    def put_org_features(self, org_id: str, features: dict[str, bool], actor: str) -> None:
+        OrgFeaturesItem(
+            pk=keys.org_pk(org_id),
+            sk=keys.ORG_FEATURES_SK,
+            org_id=org_id,
+            features=json.dumps(features, sort_keys=True),
+            updated_at=_now_iso(),
+            updated_by=actor,
+        ).save()
+
+    # -- statements, a page at a time ----------------------------------------------------------
+
+    def _org_stream(
+        self, org_id: str, period: str | None, after: StatementPosition | None, page_size: int
+    ) -> Iterator[tuple[tuple[str, str, str], Item]]:
+        """One organisation's statement-index items, newest first, strictly after
+        ``after``, from all shards merged. Keyed (period, org, sk) for the merge."""
+        high: str | None = None
+        if after is not None:
+            if org_id > after.org_id:
+                high = f"{after.period}#"  # only older periods
+            elif org_id == after.org_id:
+                high = keys.org_statements_sk(after.period, after.customer_id)
+            else:
+                high = f"{after.period}#{keys.HIGH}"  # this period too
+        low = f"{period}#" if period else None
+        if period and high is not None and high < low:  # type: ignore[operator]
+            return
+        streams = []
+        for shard in range(keys.STATEMENT_SHARDS):
+            cond: Any
+            if low is not None and high is not None:
+                cond = Item.gsi2sk.between(low, high)
+            elif low is not None:
+                cond = Item.gsi2sk.startswith(low)
+            elif high is not None:
+                cond = Item.gsi2sk < high
+            else:
+                cond = None
+            query = Item.org_statements.query(
+                keys.org_statements_pk(org_id, shard),
+                cond,
+                scan_index_forward=False,
+                page_size=page_size,
+            )
+            streams.append(self._keyed(org_id, query, high))
+        yield from heapq.merge(*streams, key=lambda kv: kv[0], reverse=True)
+
+    @staticmethod
+    def _keyed(
+        org_id: str, items: Any, high: str | None
+    ) -> Iterator[tuple[tuple[str, str, str], Item]]:
+        for item in items:
+            sk = item.gsi2sk or ""
+            if high is not None and sk >= high:
+                continue  # BETWEEN is inclusive: the cursor's own statement
+            period = sk.split("#", 1)[0]
+            yield (period, org_id, sk), item
+
+    def statements_page(
+        self,
+        org_ids: Sequence[str],
+        *,
+        period: str | None,
+        status: str | None,
+        limit: int,
+        after: StatementPosition | None,
+    ) -> tuple[list[Statement], StatementPosition | None]:
+        """Up to ``limit`` statements of ``org_ids``, newest period first (then by
+        organisation and customer, descending), with their adjustments; and where the
+        page ended when more may follow. In descending key order a statement's
+        adjustments come just before it."""
+        # Each shard holds about 1/8 of the page: ask each for a share (plus slack for
+        # adjustments); a shard that has more is read further only when the merge needs it.
+        page_size = min(1000, limit // keys.STATEMENT_SHARDS * 2 + 5)
+        merged = heapq.merge(
+            *(self._org_stream(o, period, after, page_size) for o in sorted(set(org_ids))),
+            key=lambda kv: kv[0],
+            reverse=True,
+        )
+        found: list[Statement] = []
+        pending: list[Adjustment] = []
+        for _, item in merged:
+            if isinstance(item, AdjustmentItem):
+                pending.append(adjustment_from(item))
+                continue
+            if not isinstance(item, StatementItem):
+                continue
+            adjustments = tuple(sorted(pending, key=lambda a: a.number))
+            pending = []
+            if status is not None and item.status != status:
+                continue
+            found.append(statement_from(item, adjustments=adjustments))
+            if len(found) == limit:
+                last = found[-1]
+                return found, StatementPosition(str(last.period), last.org_id, last.customer_id)
+        return found, None
+
+    def customer_statements(
+        self, org_id: str, customer_id: str, period: str | None
+    ) -> list[StatementItem]:
+        """A customer's statement items, newest first (one Query on GSI1)."""
+        prefix = keys.statement_view_sk(period) if period else keys.STATEMENT_VIEW_PREFIX
+        return [
+            i
+            for i in Item.customer_view.query(
+                keys.customer_view_pk(org_id, customer_id),
+                Item.gsi1sk.startswith(prefix),
+                scan_index_forward=False,
+            )
+            if isinstance(i, StatementItem)
+        ]

@@ -1,0 +1,613 @@
+"""The billing API's use cases: who may see what, statements (list, one, PDF link,
+CSV, adjust, send), runs (start, list, one). Collaborators are passed in.
+
+Tenancy rule: another organisation's statement or run is "not found" (never
+"forbidden", never the data); a member of the organisation whose role does not allow
+the action is "forbidden".
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from psa_billing.auth.errors import ForbiddenError
+from psa_billing.auth.roles import Principal
+from psa_billing.dal.access import ActiveRun, OrgRun, StatementPosition
+from psa_billing.dal.keys import pdf_key
+from psa_billing.domain.adjustments import (
+    Adjustment,
+    AdjustmentKind,
+    InvalidAdjustmentError,
+    charge,
+    credit_note,
+    edit_line,
+)
+from psa_billing.domain.calendar import ensure_period_ended
+from psa_billing.domain.errors import BillingError
+from psa_billing.domain.model import Period
+from psa_billing.domain.money import Currency, format_amount
+from psa_billing.domain.run import CustomerOutcome, Outcome, Run
+from psa_billing.domain.statement import (
+    Statement,
+    StatementStatus,
+    format_percent,
+    format_quantity,
+)
+
+
+class NotFound(BillingError):
+    """Unknown, or another organisation's."""
+
+
+class NotSendable(BillingError):
+    pass
+
+
+class PeriodRunning(BillingError):
+    pass
+
+
+class StatementWorkers(Protocol):
+    """Rendering and sending happen in their own functions (cold start, least privilege)."""
+
+    def render(self, statement_id: str, revision: int) -> str: ...
+    def send(self, statement_id: str, revision: int, pdf_key: str, *, again: bool) -> bool: ...
+
+
+class StatementRepo(Protocol):
+    def get_statement(
+        self, statement_id: str, *, with_inputs: bool = False
+    ) -> Statement | None: ...
+    def append_adjustment(self, st: Statement, adj: Adjustment) -> None: ...
+    def get_run(self, run_id: str) -> Run | None: ...
+
+
+class Links(Protocol):
+    def exists(self, key: str) -> bool: ...
+    def presigned_get(self, key: str, seconds: int) -> str: ...
+
+
+class Runs(Protocol):
+    def execution_arn(self, name: str) -> str: ...
+    def start(self, name: str, payload: dict[str, Any]) -> str: ...
+    def is_running(self, execution_arn: str) -> bool: ...
+
+
+# --------------------------------------------------------------------------- access
+
+
+def read_orgs(principal: Principal, org_id: str | None = None) -> list[str]:
+    """The organisations a billing read covers (one if ``org_id`` is given)."""
+    allowed = principal.billing_read_orgs()
+    if org_id is not None:
+        if org_id not in principal.roles:
+            raise NotFound(f"no organisation {org_id!r}")
+        if org_id not in allowed:
+            raise ForbiddenError(f"your role in {org_id} does not include billing")
+        return [org_id]
+    if not allowed:
+        raise ForbiddenError("none of your organisations gives you billing access")
+    return sorted(allowed)
+
+
+def check_org(principal: Principal, org_id: str, *, write: bool, what: str) -> None:
+    if org_id not in principal.roles:
+        raise NotFound(f"no {what}")
+    if org_id not in principal.billing_read_orgs():
+        raise ForbiddenError(f"your role in {org_id} does not include billing")
+    if write and org_id not in principal.billing_write_orgs():
+        raise ForbiddenError("this client may read billing data but not change it")
+
+
+def write_org(principal: Principal, org_id: str | None) -> str:
+    """The organisation a billing write is for: given, or the caller's only one."""
+    if org_id is not None:
+        check_org(principal, org_id, write=True, what=f"organisation {org_id!r}")
+        return org_id
+    orgs = sorted(principal.billing_write_orgs())
+    if principal.read_only:
+        raise ForbiddenError("this client may read billing data but not change it")
+    if not orgs:
+        raise ForbiddenError("none of your organisations gives you billing access")
+    if len(orgs) > 1:
+        raise InvalidAdjustmentError("you bill several organisations: give orgId")
+    return orgs[0]
+
+
+def visible_statement(
+    repo: StatementRepo, principal: Principal, statement_id: str, *, write: bool = False
+) -> Statement:
+    st = repo.get_statement(statement_id)
+    if st is None:
+        raise NotFound(f"no statement {statement_id!r}")
+    check_org(principal, st.org_id, write=write, what=f"statement {statement_id!r}")
+    return st
+
+
+# --------------------------------------------------------------------------- views
+
+
+def summary_view(st: Statement) -> dict[str, Any]:
+    pub = st.public()
+    return {k: pub[k] for k in _SUMMARY_FIELDS}
+
+
+_SUMMARY_FIELDS = (
+    "id",
+    "number",
+    "orgId",
+    "customerId",
+    "customerName",
+    "period",
+    "currency",
+    "status",
+    "revision",
+    "subtotal",
+    "taxPercent",
+    "tax",
+    "total",
+    "createdAt",
+)
+
+
+def statement_view(st: Statement) -> dict[str, Any]:
+    pub = st.public()
+    cur = st.currency_info
+    history: list[dict[str, Any]] = [
+        {
+            "at": st.created_at.isoformat(),
+            "event": "created",
+            "revision": 0,
+            "actor": f"run {st.run_id}",
+            "summary": f"billed {format_amount(st.total, cur)} {st.currency}",
+        }
+    ]
+    history += [
+        {
+            "at": a.at,
+            "event": "adjusted",
+            "revision": a.number,
+            "actor": a.actor,
+            "summary": a.summary(cur),
+        }
+        for a in st.adjustments
+    ]
+    if st.sent_at is not None and st.sent_revision is not None:
+        history.append(
+            {
+                "at": st.sent_at.isoformat(),
+                "event": "sent",
+                "revision": st.sent_revision,
+                "summary": f"emailed revision {st.sent_revision} to {st.billing_email}",
+            }
+        )
+    # By time to the second (adjustments are stamped to the second, the statement to the
+    # microsecond), keeping the natural order within a second: the sort is stable.
+    history.sort(key=lambda e: datetime.fromisoformat(str(e["at"])).replace(microsecond=0))
+    return {
+        **pub,
+        "delivery": {
+            "status": str(st.status),
+            "sendAttempts": st.send_attempts,
+            "lastError": st.last_error,
+            "sentRevision": st.sent_revision,
+            "sentAt": st.sent_at.isoformat() if st.sent_at else None,
+        },
+        "history": history,
+    }
+
+
+# --------------------------------------------------------------------------- listing
+
+
+class StatementPages(Protocol):
+    def statements_page(
+        self,
+        org_ids: Sequence[str],
+        *,
+        period: str | None,
+        status: str | None,
+        limit: int,
+        after: StatementPosition | None,
+    ) -> tuple[list[Statement], StatementPosition | None]: ...
+
+
+def check_period(period: str | None) -> None:
+    if period is not None:
+        Period.parse(period)
+
+
+def check_status(status: str | None) -> None:
+    if status is not None and status not in StatementStatus.__members__.values():
+        allowed = ", ".join(s.value for s in StatementStatus)
+        raise InvalidAdjustmentError(f"status must be one of {allowed}")
+
+
+def list_statements(
+    pages: StatementPages,
+    repo: StatementRepo,
+    org_ids: Sequence[str],
+    *,
+    period: str | None,
+    customer_id: str | None,
+    status: str | None,
+    limit: int,
+    after: StatementPosition | None,
+) -> tuple[list[Statement], StatementPosition | None]:
+    check_period(period)
+    check_status(status)
+    if customer_id is None:
+        return pages.statements_page(
+            org_ids, period=period, status=status, limit=limit, after=after
+        )
+    # One customer has one statement a month: read its ids by key, then each.
+    found: list[Statement] = []
+    for org in sorted(org_ids, reverse=True):
+        for period_of in _customer_periods(pages, org, customer_id, period):
+            pos = StatementPosition(period_of, org, customer_id)
+            if after is not None and _key(pos) >= _key(after):
+                continue
+            st = repo.get_statement(f"{org}:{customer_id}:{period_of}")
+            if st is None or (status is not None and str(st.status) != status):
+                continue
+            found.append(st)
+    found.sort(key=lambda s: _key(StatementPosition(str(s.period), s.org_id, s.customer_id)))
+    found.reverse()
+    page = found[:limit]
+    more = len(found) > limit
+    last = page[-1] if page and more else None
+    return page, (
+        StatementPosition(str(last.period), last.org_id, last.customer_id) if last else None
+    )
+
+
+def _key(p: StatementPosition) -> tuple[str, str, str]:
+    return (p.period, p.org_id, p.customer_id)
+
+
+def _customer_periods(pages: Any, org: str, customer_id: str, period: str | None) -> list[str]:
+    return [str(i.period) for i in pages.customer_statements(org, customer_id, period)]
+
+
+CSV_COLUMNS = (
+    "statementNumber",
+    "statementId",
+    "orgId",
+    "customerId",
+    "customerName",
+    "period",
+    "periodStart",
+    "periodEnd",
+    "issuedAt",
+    "revision",
+    "status",
+    "lineId",
+    "kind",
+    "description",
+    "quantity",
+    "unitPrice",
+    "net",
+    "taxPercent",
+    "currency",
+)
+
+
+def csv_rows(
+    pages: StatementPages, org_ids: Sequence[str], period: str, batch: int = 200
+) -> Iterator[str]:
+    """The period's effective lines, one CSV row each, produced a page at a time so
+    10,000 lines never sit in memory as one string."""
+    Period.parse(period)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+
+    def flush() -> str:
+        text = buf.getvalue()
+        buf.seek(0)
+        buf.truncate()
+        return text
+
+    writer.writerow(CSV_COLUMNS)
+    yield flush()
+    after: StatementPosition | None = None
+    while True:
+        items, after = pages.statements_page(
+            org_ids, period=period, status=None, limit=batch, after=after
+        )
+        for st in items:
+            cur = Currency.of(st.currency)
+            now = st.current()
+            p = st.period
+            for line in now.lines:
+                writer.writerow(
+                    (
+                        st.number,
+                        st.id,
+                        st.org_id,
+                        st.customer_id,
+                        st.customer_name,
+                        str(p),
+                        p.first_day.isoformat(),
+                        p.last_day.isoformat(),
+                        st.created_at.isoformat(),
+                        st.revision,
+                        str(st.status),
+                        line.id,
+                        str(line.kind),
+                        line.description,
+                        format_quantity(line),
+                        format_amount(line.unit_price, cur),
+                        format_amount(line.amount, cur),
+                        format_percent(st.tax_percent),
+                        st.currency,
+                    )
+                )
+            yield flush()
+        if after is None:
+            return
+
+
+# --------------------------------------------------------------------------- PDF
+
+
+def pdf_link(
+    repo: StatementRepo,
+    links: Links,
+    workers: StatementWorkers,
+    principal: Principal,
+    statement_id: str,
+    revision: int | None,
+    seconds: int,
+) -> str:
+    st = visible_statement(repo, principal, statement_id)
+    rev = st.revision if revision is None else revision
+    if not 0 <= rev <= st.revision:
+        raise NotFound(f"statement {statement_id} has revisions 0 to {st.revision}, not {rev}")
+    key = pdf_key(st.org_id, str(st.period), st.customer_id, rev)
+    if not links.exists(key):
+        if rev != st.revision:
+            raise NotFound(f"no PDF of revision {rev} of statement {statement_id}")
+        key = workers.render(st.id, rev)  # the current revision is rendered on demand
+    return links.presigned_get(key, seconds)
+
+
+# --------------------------------------------------------------------------- writes
+
+
+def adjust_statement(
+    repo: StatementRepo,
+    workers: StatementWorkers,
+    principal: Principal,
+    statement_id: str,
+    change: dict[str, Any],
+    *,
+    clock: Callable[[], datetime],
+    on_render_failure: Callable[[Exception], None],
+) -> Statement:
+    """Append one adjustment (validated against the current revision; a concurrent
+    one loses with a 409) and render the new revision's PDF. The pure rules are the
+    domain's (domain/adjustments.py); this is logic/statements.adjust without the
+    PDF/email imports the API function must not load."""
+    st = visible_statement(repo, principal, statement_id, write=True)
+    at = clock().isoformat(timespec="seconds")
+    cur = st.currency_info
+    kind = change["kind"]
+    if kind == AdjustmentKind.EDIT:
+        adj = edit_line(
+            st.lines,
+            st.adjustments,
+            cur,
+            tax_percent=st.tax_percent,
+            line_id=change["lineId"],
+            at=at,
+            actor=principal.actor,
+            reason=change["reason"],
+            description=change.get("description"),
+            quantity=change.get("quantity"),
+            unit_price=change.get("unitPrice"),
+        )
+    elif kind == AdjustmentKind.CREDIT:
+        adj = credit_note(
+            st.lines,
+            st.adjustments,
+            cur,
+            st.tax_percent,
+            amount=change["amount"],
+            description=change["description"],
+            at=at,
+            actor=principal.actor,
+            reason=change["reason"],
+        )
+    elif kind == AdjustmentKind.CHARGE:
+        adj = charge(
+            st.lines,
+            st.adjustments,
+            cur,
+            st.tax_percent,
+            description=change["description"],
+            quantity=change["quantity"],
+            unit_price=change["unitPrice"],
+            at=at,
+            actor=principal.actor,
+            reason=change["reason"],
+        )
+    else:
+        raise InvalidAdjustmentError(f"unknown adjustment kind {kind!r}")
+    repo.append_adjustment(st, adj)
+    try:
+        workers.render(st.id, adj.number)
+    except Exception as exc:
+        # The adjustment stands; the PDF is rendered on the next send or PDF request.
+        on_render_failure(exc)
+    adjusted = repo.get_statement(statement_id)
+    assert adjusted is not None
+    return adjusted
+
+
+def send(
+    repo: StatementRepo,
+    workers: StatementWorkers,
+    principal: Principal,
+    statement_id: str,
+    *,
+    again: bool,
+) -> tuple[Statement, bool, str]:
+    st = visible_statement(repo, principal, statement_id, write=True)
+    if st.status is StatementStatus.SENDING:
+        raise NotSendable(f"statement {statement_id} is being sent right now")
+    if st.status is StatementStatus.SENT and not again:
+        raise NotSendable(
+            f"statement {statement_id} revision {st.revision} was already sent; "
+            "use resend to send it again"
+        )
+    key = workers.render(st.id, st.revision)
+    sent = workers.send(st.id, st.revision, key, again=again)
+    if not sent:
+        raise NotSendable(f"statement {statement_id} changed meanwhile; show it and retry")
+    done = repo.get_statement(statement_id)
+    assert done is not None
+    return done, sent, key
+
+
+# --------------------------------------------------------------------------- runs
+
+
+class RunIndex(Protocol):
+    def active_run(self, org_id: str, period: str) -> ActiveRun | None: ...
+    def claim_period(
+        self, org_id: str, period: str, run_id: str, arn: str, previous: ActiveRun | None
+    ) -> None: ...
+    def index_run(
+        self, org_id: str, run_id: str, period: str, started_at: str, started_by: str, arn: str
+    ) -> None: ...
+    def org_runs(self, org_id: str, limit: int, before: str | None = None) -> list[OrgRun]: ...
+    def outcomes_of(self, run_id: str, org_id: str) -> list[CustomerOutcome]: ...
+
+
+def start_run(
+    index: RunIndex,
+    runs: Runs,
+    principal: Principal,
+    *,
+    org_id: str | None,
+    period: str,
+    customer_ids: list[str] | None,
+    clock: Callable[[], datetime],
+    time_zone_of: Callable[[str], str],
+) -> dict[str, Any]:
+    """Start the state machine as the monthly schedule does, for one organisation.
+    While a run of that organisation and period is running, another is refused."""
+    org = write_org(principal, org_id)
+    # docs/billing-rules.md "The period": refused until the month has ended in the
+    # organisation's time zone, whoever starts the run.
+    ensure_period_ended(Period.parse(period), clock(), time_zone_of(org))
+    previous = index.active_run(org, period)
+    if previous is not None and runs.is_running(previous.execution_arn):
+        raise PeriodRunning(f"run {previous.run_id} is billing {org} {period}; wait for it")
+    run_id = f"{org}-{period}-{uuid.uuid4().hex[:8]}"[:80]
+    arn = runs.execution_arn(run_id)
+    index.claim_period(org, period, run_id, arn, previous)
+    payload: dict[str, Any] = {"trigger": "api", "period": period, "orgId": org}
+    if customer_ids:
+        payload["customerIds"] = customer_ids
+    runs.start(run_id, payload)
+    started = clock().isoformat(timespec="seconds")
+    index.index_run(org, run_id, period, started, principal.actor, arn)
+    return {"runId": run_id, "orgId": org, "period": period, "status": "running"}
+
+
+def org_time_zone(orgs: Any, org_id: str) -> str:
+    settings = orgs.get_org(org_id)
+    return str(settings.time_zone) if settings is not None else "UTC"
+
+
+def run_view(
+    repo: StatementRepo, index: RunIndex, principal: Principal, run_id: str
+) -> dict[str, Any]:
+    run = repo.get_run(run_id)
+    orgs = principal.billing_read_orgs()
+    if run is None:
+        raise NotFound(f"no run {run_id!r}")
+    mine = sorted(orgs & set(run.org_ids)) if run.org_ids else sorted(orgs)
+    if not mine:
+        member = set(principal.roles) & set(run.org_ids)
+        if member:
+            raise ForbiddenError("your role does not include billing")
+        raise NotFound(f"no run {run_id!r}")
+    outcomes: list[CustomerOutcome] = []
+    for org in mine:
+        outcomes += index.outcomes_of(run_id, org)
+    if not run.org_ids and not outcomes:
+        raise NotFound(f"no run {run_id!r}")  # an all-organisation run that never got to us
+    failed = sum(1 for o in outcomes if o.outcome is Outcome.FAILED)
+    already = int(run.counts.get("alreadyBilled", 0))
+    return {
+        "runId": run.run_id,
+        "orgId": mine[0],
+        "period": run.period,
+        "status": str(run.status),
+        "startedAt": run.started_at,
+        "finishedAt": run.finished_at,
+        "counts": {k: int(v) for k, v in run.counts.items()},
+        "progress": {"done": len(outcomes) + already, "failed": failed, "total": run.total},
+        "outcomes": [
+            {
+                "customerId": o.customer_id,
+                "outcome": str(o.outcome),
+                "statementId": o.statement_id,
+                "error": o.error,
+            }
+            for o in outcomes
+        ],
+    }
+
+
+def list_runs(
+    repo: StatementRepo,
+    index: RunIndex,
+    org_ids: Sequence[str],
+    *,
+    limit: int,
+    before: tuple[str, str] | None,
+) -> tuple[list[dict[str, Any]], tuple[str, str] | None]:
+    """Newest first across the caller's organisations; ``before`` = (sk, org) of the
+    last item of the previous page."""
+    merged: list[tuple[str, str, OrgRun]] = []
+    for org in org_ids:
+        bound = None
+        if before is not None:
+            bound = _next_sk(before[0]) if org < before[1] else before[0]
+        merged += [
+            (f"{r.started_at}#{r.run_id}", org, r) for r in index.org_runs(org, limit + 1, bound)
+        ]
+    merged.sort(key=lambda t: (t[0], t[1]), reverse=True)
+    if before is not None:
+        merged = [t for t in merged if (t[0], t[1]) < before]
+    page = merged[:limit]
+    items = []
+    for _, org, r in page:
+        run = repo.get_run(r.run_id)
+        items.append(
+            {
+                "runId": r.run_id,
+                "orgId": org,
+                "period": r.period,
+                "status": str(run.status) if run else "starting",
+                "startedAt": r.started_at,
+                "startedBy": r.started_by or None,
+                "finishedAt": run.finished_at if run else None,
+            }
+        )
+    nxt = (page[-1][0], page[-1][1]) if len(merged) > limit and page else None
+    return items, nxt
+
+
+def _next_sk(sk: str) -> str:
+    """The smallest key above ``sk``'s own entries (for organisations sorting after
+    the cursor's, whose entries with the same key are still to come)."""
+    return sk + "\x00"
