@@ -209,7 +209,8 @@ def install(app: FastAPI) -> None:
         elif isinstance(exc.detail, dict) and isinstance(exc.detail.get("message"), str):
             # e.g. an InvoiceNinja failure: the error in words, and which kind it is
             message = exc.detail["message"]
-            details = [{k: str(v) for k, v in exc.detail.items() if k != "message"}] or None
+            rest = {k: str(v) for k, v in exc.detail.items() if k != "message"}
+            details = [rest] if rest else None
         else:
             message = code.replace("_", " ")
         return error_response(exc.status_code, code, message, details, headers=exc.headers)
