@@ -32,6 +32,7 @@ def up(
     from psa_billing_dev.cli.users import start_local_api  # noqa: PLC0415
 
     api = start_local_api(stack, demo=demo)
+    invoiceninja = _start_invoiceninja(customers=customers, seed=seed) if demo else None
     try:
         click.echo(f"local stack ready at {stack.endpoint} (all state is kept in memory)")
         if demo:
@@ -42,6 +43,11 @@ def up(
         from psa_billing_dev.cli.users import print_api_help  # noqa: PLC0415
 
         print_api_help(api, demo=demo)
+        if invoiceninja is not None:
+            click.echo(
+                f"InvoiceNinja stand-in at {invoiceninja.url} (token {invoiceninja.token}): "
+                f"GET {api.url}/api/billing/invoices lists its invoices"
+            )
         click.echo(f"Up at {stack.endpoint}. In another shell try:")
         click.echo("  psa-billing statements list --org demo-msp")
         click.echo("Press Ctrl-C to stop (everything is forgotten).")
@@ -53,9 +59,26 @@ def up(
         except KeyboardInterrupt:
             pass
     finally:
+        if invoiceninja is not None:
+            invoiceninja.stop()
         api.stop()
         stack.stop()
         click.echo("local stack stopped", err=True)
+
+
+def _start_invoiceninja(*, customers: int, seed: int) -> Any:
+    """A local InvoiceNinja stand-in seeded with the demo organisation's customers and
+    projects, configured the way an MSP configures the real one (environment)."""
+    import os  # noqa: PLC0415
+
+    from psa_billing.invoiceninja import wiring  # noqa: PLC0415
+    from psa_billing_dev.invoiceninja_standin import start  # noqa: PLC0415
+
+    standin = start(customers=customers, seed=seed, org_id="demo-msp")
+    os.environ["INVOICENINJA_URL"] = standin.url
+    os.environ["INVOICENINJA_TOKEN"] = standin.token
+    wiring.reset()
+    return standin
 
 
 def run_demo(*, customers: int, seed: int, out: Path) -> None:
@@ -91,6 +114,14 @@ def run_demo(*, customers: int, seed: int, out: Path) -> None:
                 "footerNote": "Registered in England and Wales, company no. 01234567.",
             },
         )
+    )
+    from psa_billing import config  # noqa: PLC0415
+    from psa_billing.dal.access import AccessRepository  # noqa: PLC0415
+
+    s = config.storage()
+    # The product doc's /billing needs the "projects" feature: the demo has it on.
+    AccessRepository(s.data_table, s.aws_default_region).put_org_features(
+        "demo-msp", {"projects": True}, "the demo"
     )
     counts = ", ".join(f"{n} {kind}" for kind, n in result.counts.items())
     click.echo(f"imported demo organisation demo-msp: {counts}")

@@ -20,6 +20,7 @@ import logging
 import os
 import threading
 import time
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -282,6 +283,11 @@ def _configure_process() -> None:
     # moto validates TOTP codes only with this set (read at call time, in this process).
     os.environ["MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP"] = "true"
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    # Metrics are switched off locally (POWERTOOLS_METRICS_DISABLED), so Powertools finds
+    # none to publish after each invocation: nothing a user needs to hear about.
+    warnings.filterwarnings(
+        "ignore", message="No application metrics to publish", category=UserWarning
+    )
 
 
 # --------------------------------------------------------------------------- bootstrap
