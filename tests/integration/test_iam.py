@@ -24,12 +24,12 @@ PERIOD = Period(2026, 10)
 
 # What a run exercises only on paths it does not take here. Each entry names the path.
 NOT_EXERCISED: dict[str, set[str]] = {
-    # A concurrent run created the statement first: the bill step reads it (a Query,
-    # already exercised) - nothing extra. Kept empty on purpose.
-    "BillCustomerFunction": set(),
-    # A statement too large for the state payload, or adjusted meanwhile, is read back;
-    # one whose PDF cannot show every character is held for review (UpdateItem).
-    "RenderStatementFunction": {"dynamodb:Query", "dynamodb:UpdateItem"},
+    # A month too big for one item writes its lines and inputs to S3 (dal/bodies.py).
+    "BillCustomerFunction": {"s3:PutObject"},
+    # A statement too large for the state payload, or adjusted meanwhile, is read back
+    # (with its S3 body when it has one); one whose PDF cannot show every character is
+    # held for review (UpdateItem).
+    "RenderStatementFunction": {"dynamodb:Query", "dynamodb:UpdateItem", "s3:GetObject"},
     # Sending an adjusted statement reads its adjustments (items of their own). And the
     # organisation's details: locally every handler shares one process, so the render
     # step's cache answers the send step; on AWS the send function reads them itself.

@@ -136,7 +136,7 @@ class StatementItem(Item, discriminator="statement"):
     currency = UnicodeAttribute()
     status = UnicodeAttribute()
     revision = NumberAttribute(default=0)
-    lines = UnicodeAttribute()  # JSON, immutable once written
+    lines = UnicodeAttribute()  # JSON, immutable once written ("" when in S3: body_key)
     subtotal = UnicodeAttribute()
     tax_percent = UnicodeAttribute()
     tax = UnicodeAttribute()
@@ -146,6 +146,8 @@ class StatementItem(Item, discriminator="statement"):
     created_at = UnicodeAttribute()
     run_id = UnicodeAttribute()
     inputs = BinaryAttribute(legacy_encoding=False)  # gzip JSON of StatementInputs
+    # Set when lines and inputs are too large for the item: where they are (dal/bodies.py).
+    body_key = UnicodeAttribute(null=True)
     send_attempts = NumberAttribute(default=0)
     last_error = UnicodeAttribute(null=True)
     sent_revision = NumberAttribute(null=True)

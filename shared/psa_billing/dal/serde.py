@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from psa_billing.dal import keys
+from psa_billing.dal.bodies import INLINE_LIMIT, StatementBodies, body_key, default_bodies
 from psa_billing.dal.models import (
     AdjustmentItem,
     ContractItem,
@@ -257,7 +258,11 @@ def statement_from(
     *,
     with_inputs: bool = False,
     adjustments: tuple[Adjustment, ...] = (),
+    bodies: StatementBodies | None = None,
 ) -> Statement:
+    lines_json, inputs_blob = item.lines, item.inputs
+    if item.body_key:  # a very big month: lines and inputs are in S3
+        lines_json, inputs_blob = (bodies or default_bodies()).get(item.body_key)
     return Statement(
         id=item.statement_id,
         org_id=item.org_id,
@@ -267,7 +272,7 @@ def statement_from(
         currency=item.currency,
         status=_delivery_status(item),
         revision=int(item.revision),
-        lines=lines_from_json(item.lines),
+        lines=lines_from_json(lines_json),
         subtotal=Decimal(item.subtotal),
         tax_percent=Decimal(item.tax_percent),
         tax=Decimal(item.tax),
@@ -276,7 +281,7 @@ def statement_from(
         billing_email=item.billing_email,
         created_at=datetime.fromisoformat(item.created_at),
         run_id=item.run_id,
-        inputs=inputs_from_blob(item.inputs) if with_inputs else None,
+        inputs=inputs_from_blob(inputs_blob) if with_inputs else None,
         send_attempts=int(item.send_attempts or 0),
         last_error=item.last_error,
         sent_revision=None if item.sent_revision is None else int(item.sent_revision),
@@ -285,10 +290,19 @@ def statement_from(
     )
 
 
-def statement_item(st: Statement) -> StatementItem:
-    """A new statement (revision 0) with the inputs it was computed from."""
+def statement_item(st: Statement, bodies: StatementBodies | None = None) -> StatementItem:
+    """A new statement (revision 0) with the inputs it was computed from. Lines and
+    inputs too large for an item are written to S3 first (``bodies``) and the item
+    points at them."""
     assert st.inputs is not None, "a new statement records its inputs"
     period = str(st.period)
+    lines = lines_to_json(st.lines)
+    inputs = inputs_to_blob(st.inputs)
+    key: str | None = None
+    if len(lines.encode()) + len(inputs) > INLINE_LIMIT:
+        key = body_key(st.org_id, period, st.customer_id, st.run_id)
+        (bodies or default_bodies()).put(key, lines, inputs)
+        lines, inputs = "", gzip.compress(b"{}", mtime=0)
     return StatementItem(
         pk=keys.statement_pk(st.id),
         sk=keys.STATEMENT_SK,
@@ -304,7 +318,8 @@ def statement_item(st: Statement) -> StatementItem:
         currency=st.currency,
         status=str(st.status),
         revision=st.revision,
-        lines=lines_to_json(st.lines),
+        lines=lines,
+        body_key=key,
         subtotal=dec(st.subtotal),
         tax_percent=dec(st.tax_percent),
         tax=dec(st.tax),
@@ -313,7 +328,7 @@ def statement_item(st: Statement) -> StatementItem:
         billing_email=st.billing_email,
         created_at=st.created_at.isoformat(),
         run_id=st.run_id,
-        inputs=inputs_to_blob(st.inputs),
+        inputs=inputs,
         send_attempts=0,
     )
 
