@@ -193,10 +193,24 @@ def format_percent(value: Decimal) -> str:
     return text
 
 
+TIME_KINDS = frozenset({LineKind.TICKET_TIME, LineKind.INCLUDED_HOURS, LineKind.PROJECT_TIME})
+
+
+def plain_quantity(value: Decimal) -> str:
+    """A count or amount of units as a person writes it: "8", "2.5", never "2.50"."""
+    if value == value.to_integral_value():
+        return str(int(value))
+    return f"{value.normalize():f}"
+
+
 def format_quantity(line: Line) -> str:
-    if line.kind is LineKind.DEVICES:
-        return f"{line.quantity:.0f}"
-    return f"{line.quantity:.2f}"
+    """The one rule for a line's quantity in the API, the CLI and the CSV: hours to 2
+    decimals on time lines (their exact minutes travel beside them), every other
+    quantity (devices, a credit, a charge) as a plain number. The documents print the
+    same, with time as hours and minutes."""
+    if line.kind in TIME_KINDS:
+        return f"{line.quantity:.2f}"
+    return plain_quantity(line.quantity)
 
 
 def line_public(line: Line, cur: Currency) -> dict[str, Any]:

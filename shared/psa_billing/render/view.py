@@ -17,6 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from psa_billing.domain.model import Period
 from psa_billing.domain.money import Currency
+from psa_billing.domain.statement import plain_quantity
 from psa_billing.render.formatting import Formatter, formatter
 
 # Fixed English names: output must not depend on the process locale.
@@ -195,9 +196,7 @@ def quantity_label(line: LineView) -> str:
         return f"{q.quantize(_HUNDREDTHS, rounding=ROUND_HALF_UP):f}"
     if line.kind == "credit":
         return "1" if q == 1 else ""
-    if q == q.to_integral_value():
-        return str(int(q))
-    return format(q.normalize(), "f")
+    return plain_quantity(q)
 
 
 def document_texts(view: StatementView) -> Iterator[str]:
