@@ -43,7 +43,7 @@ def plan_run(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 @retry_transient
 def bill_customer(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     result = monthly.bill_customer(
-        BillTask.model_validate(event), runtime.repository(), runtime.utc_now
+        BillTask.model_validate(event), runtime.repository(), runtime.utc_now, runtime.org_cache()
     )
     count(metrics, f"Outcome_{result.outcome}")
     return result.wire()

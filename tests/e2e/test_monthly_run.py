@@ -135,6 +135,34 @@ def test_two_concurrent_runs_create_one_statement_per_customer(repo: Any, org_id
     assert len(mails()) - mails_before == auto_send
 
 
+def test_two_concurrent_runs_number_statements_without_a_gap_or_a_repeat(
+    repo: Any, org_id: str
+) -> None:
+    """docs/billing-rules.md "Statement documents": one sequence per organisation, no
+    gap, no repeat, allocated when the statement is created, whatever runs at once."""
+    from psa_billing.domain.org import new_org_settings, update_org_settings
+
+    doc = load_demo(repo, org_id, customers=60, seed=12, period=PERIOD)
+    settings = repo.get_org(org_id) or new_org_settings(org_id)
+    repo.put_org(
+        update_org_settings(
+            settings, {"statementNumberPrefix": "KW-2026-", "nextStatementNumber": 120}
+        )
+    )
+    expected = {c for c, d in expected_drafts(doc, PERIOD).items() if d is not None}
+
+    arns = [start(org_id, PERIOD), start(org_id, PERIOD)]
+    for arn in arns:
+        wait_for_run(arn, repo, poll_seconds=0.2)
+
+    statements = repo.list_statements(org_id, str(PERIOD))
+    assert len(statements) == len(expected)
+    numbers = sorted(s.number for s in statements)
+    assert numbers == [f"KW-2026-{n:06d}" for n in range(120, 120 + len(expected))]
+    for st in statements:  # each number finds its statement
+        assert repo.find_by_number(org_id, st.number) == st.id
+
+
 def test_rerun_after_a_failure_bills_just_the_failed_customer(repo: Any, org_id: str) -> None:
     doc = load_demo(repo, org_id, customers=6, seed=2, period=PERIOD)
     expected = expected_drafts(doc, PERIOD)

@@ -28,10 +28,16 @@ NOT_EXERCISED: dict[str, set[str]] = {
     "BillCustomerFunction": {"s3:PutObject"},
     # A statement too large for the state payload, or adjusted meanwhile, is read back
     # (with its S3 body when it has one); one whose PDF cannot show every character is
-    # held for review (UpdateItem).
-    "RenderStatementFunction": {"dynamodb:Query", "dynamodb:UpdateItem", "s3:GetObject"},
+    # held for review (UpdateItem). The organisation's settings (GetItem): locally the
+    # bill step's cache, in the same process, answers for the render step.
+    "RenderStatementFunction": {
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+        "dynamodb:GetItem",
+        "s3:GetObject",
+    },
     # Sending an adjusted statement reads its adjustments (items of their own). And the
-    # organisation's details: locally every handler shares one process, so the render
+    # organisation's details: locally every handler shares one process, so the bill
     # step's cache answers the send step; on AWS the send function reads them itself.
     "SendStatementFunction": {"dynamodb:Query", "dynamodb:GetItem"},
 }

@@ -117,7 +117,7 @@ def test_a_statement_is_created_at_most_once_per_customer_and_period(
     def create(run_id: str) -> None:
         st = _statement(repo, org_id, run_id)
         outcome = CustomerOutcome(run_id, org_id, "c1", Outcome.BILLED, st.id)
-        results.append(repo.create_statement(st, outcome))
+        results.append(repo.create_statement(st, outcome) is not None)
 
     threads = [threading.Thread(target=create, args=(f"run-{n}",)) for n in range(4)]
     for t in threads:

@@ -13,7 +13,7 @@ from psa_billing.domain.errors import PeriodNotEndedError
 from psa_billing.domain.model import CustomerPeriodData, Period
 from psa_billing.domain.org import OrgSettings, new_org_settings, update_org_settings
 from psa_billing.domain.run import CustomerOutcome, Run, RunStatus
-from psa_billing.domain.statement import Statement
+from psa_billing.domain.statement import Numbering, Statement
 from psa_billing.ingest.grouping import customer_data
 from psa_billing.ingest.validate import EmptyExisting, validate_document
 from psa_billing.logic import monthly
@@ -49,6 +49,7 @@ class FakeRepo:
         return sorted({o for o, _ in self.data})
 
     time_zones: dict[str, str] = field(default_factory=dict)
+    numbered: int = 0
 
     def get_org(self, org_id: str) -> OrgSettings | None:
         if org_id not in self.list_org_ids():
@@ -83,12 +84,17 @@ class FakeRepo:
     def load_customer_period(self, org_id: str, customer_id: str, period: Period) -> Any:
         return self.data.get((org_id, customer_id))
 
-    def create_statement(self, st: Statement, outcome: CustomerOutcome) -> bool:
+    def create_statement(
+        self, st: Statement, outcome: CustomerOutcome, numbering: Numbering | None = None
+    ) -> Statement | None:
         if st.id in self.statements:
-            return False
-        self.statements[st.id] = st
+            return None
+        numbering = numbering or Numbering()
+        numbered = replace(st, allocated_number=numbering.format(numbering.first + self.numbered))
+        self.numbered += 1
+        self.statements[st.id] = numbered
         self.record_outcome(outcome)
-        return True
+        return numbered
 
     def get_statement(self, statement_id: str, *, with_inputs: bool = False) -> Statement | None:
         return self.statements.get(statement_id)
@@ -112,6 +118,20 @@ class FakeStore:
 
     def put_json(self, key: str, doc: Any) -> None:
         self.objects[key] = doc
+
+
+@dataclass
+class _Orgs:
+    repo: FakeRepo
+
+    def get(self, org_id: str) -> OrgSettings:
+        org = self.repo.get_org(org_id)
+        assert org is not None
+        return org
+
+
+def _orgs(repo: FakeRepo) -> _Orgs:
+    return _Orgs(repo)
 
 
 def _no_sleep(_seconds: float) -> None:
@@ -143,7 +163,10 @@ def _tasks(store: FakeStore, planned: Any) -> list[BillTask]:
 
 
 def _bill_all(repo: FakeRepo, store: FakeStore, planned: Any) -> list[BillResult]:
-    return [monthly.bill_customer(task, repo, lambda: NOW) for task in _tasks(store, planned)]
+    return [
+        monthly.bill_customer(task, repo, lambda: NOW, _orgs(repo))
+        for task in _tasks(store, planned)
+    ]
 
 
 def test_scheduled_run_bills_the_previous_month_of_every_organisation() -> None:
@@ -189,10 +212,10 @@ def test_a_retried_bill_step_of_the_same_run_carries_on_with_its_statement() -> 
     planned = _plan(repo, store, "run-1", orgId="alpha", period="2026-10")
     task = _tasks(store, planned)[0]
 
-    first = monthly.bill_customer(task, repo, lambda: NOW)
-    retry = monthly.bill_customer(task, repo, lambda: NOW)
+    first = monthly.bill_customer(task, repo, lambda: NOW, _orgs(repo))
+    retry = monthly.bill_customer(task, repo, lambda: NOW, _orgs(repo))
     other_run = monthly.bill_customer(
-        task.model_copy(update={"run_id": "run-2"}), repo, lambda: NOW
+        task.model_copy(update={"run_id": "run-2"}), repo, lambda: NOW, _orgs(repo)
     )
 
     assert first.outcome == retry.outcome == "billed"
@@ -233,7 +256,7 @@ def test_a_large_statement_travels_by_reference_not_in_the_payload(
     planned = _plan(repo, store, "run-1", orgId="alpha", period="2026-10")
     monkeypatch.setattr(monthly, "INLINE_STATEMENT_LIMIT", 100)
 
-    result = monthly.bill_customer(_tasks(store, planned)[0], repo, lambda: NOW)
+    result = monthly.bill_customer(_tasks(store, planned)[0], repo, lambda: NOW, _orgs(repo))
 
     assert result.outcome == "billed"
     assert result.statement is None and result.statement_id
@@ -245,7 +268,7 @@ def test_a_small_statement_travels_whole_and_exact_to_the_render_step() -> None:
     repo.add_org("alpha", 1, seed=6)
     planned = _plan(repo, store, "run-1", orgId="alpha", period="2026-10")
 
-    result = monthly.bill_customer(_tasks(store, planned)[0], repo, lambda: NOW)
+    result = monthly.bill_customer(_tasks(store, planned)[0], repo, lambda: NOW, _orgs(repo))
     wire = json.loads(json.dumps(result.wire()))  # what Step Functions carries
     task = RenderTask.model_validate(
         {"statementId": wire["statementId"], "revision": 0, "statement": wire["statement"]}
@@ -329,3 +352,12 @@ def test_a_run_of_every_organisation_leaves_out_one_being_imported_and_counts_it
     planned = _plan(repo, store, "sched", leases, trigger="schedule")
     assert {t.org_id for t in _tasks(store, planned)} == {"alpha"}
     assert repo.runs["sched"].counts["blockedByImport"] == 1
+
+
+def test_statements_get_the_organisations_numbers_in_sequence() -> None:
+    repo, store = FakeRepo(), FakeStore()
+    repo.add_org("alpha", 4, seed=21)
+    planned = _plan(repo, store, "run-1", orgId="alpha", period="2026-10")
+    billed = [r for r in _bill_all(repo, store, planned) if r.outcome == "billed"]
+    numbers = sorted(r.statement.number for r in billed if r.statement)
+    assert numbers == [f"{n:06d}" for n in range(1, len(billed) + 1)]

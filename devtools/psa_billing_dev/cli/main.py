@@ -253,14 +253,23 @@ def statements_list(org_id: str, period: str | None, as_json: bool) -> None:
 
 
 @statements.command("show")
-@click.argument("statement_id")
+@click.argument("statement_id", metavar="ID|NUMBER")
+@click.option("--org", "org_id", help="The organisation a NUMBER belongs to (default: any).")
 @click.option("--json", "as_json", is_flag=True)
 @reports_errors
-def statements_show(statement_id: str, as_json: bool) -> None:
-    """One statement with its lines and totals."""
+def statements_show(statement_id: str, org_id: str | None, as_json: bool) -> None:
+    """One statement, by id or by its number, with its lines, adjustments and totals."""
     from psa_billing_dev.cli import report  # noqa: PLC0415
 
-    st = _repo().get_statement(statement_id)
+    repo = _repo()
+    st = repo.get_statement(statement_id) if ":" in statement_id else None
+    if st is None and ":" not in statement_id:
+        # A number: each organisation has its own sequence.
+        for org in [org_id] if org_id else repo.list_org_ids():
+            found = repo.find_by_number(org, statement_id)
+            if found:
+                st = repo.get_statement(found)
+                break
     if st is None:
         _fail(f"no statement {statement_id!r}")
         return

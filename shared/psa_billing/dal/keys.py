@@ -243,3 +243,12 @@ def active_run_pk(org_id: str, period: str) -> str:
 ACTIVE_RUN_SK = "#"
 ORG_FEATURES_SK = "#FEATURES"
 STATEMENT_VIEW_PREFIX = "S#"
+
+
+# -- statement numbers (one gapless sequence per organisation) ------------------------
+
+NUMBER_COUNTER_SK = "#SEQ"
+
+
+def number_sk(number: str) -> str:
+    return f"#NUM#{number}"

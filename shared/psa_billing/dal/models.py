@@ -130,6 +130,7 @@ class TimeEntryItem(Item, discriminator="entry"):
 
 class StatementItem(Item, discriminator="statement"):
     statement_id = UnicodeAttribute()
+    number = UnicodeAttribute(null=True)  # the organisation's sequence (domain Numbering)
     customer_id = UnicodeAttribute()
     customer_name = UnicodeAttribute()
     period = UnicodeAttribute()
@@ -173,6 +174,20 @@ class AdjustmentItem(Item, discriminator="adjustment"):
     amount = UnicodeAttribute(null=True)
     lines = UnicodeAttribute(null=True)  # late time: JSON of the lines it appends
     entry_ids = UnicodeAttribute(null=True)  # late time: JSON list of the entries billed
+
+
+class CounterItem(Item, discriminator="counter"):
+    """An organisation's statement number sequence: ``next`` is the number the next
+    statement gets (a count, not money)."""
+
+    next = NumberAttribute()
+
+
+class NumberItem(Item, discriminator="number"):
+    """A statement number, taken: finds the statement by its number, and makes sure no
+    number is used twice."""
+
+    statement_id = UnicodeAttribute()
 
 
 class LeaseItem(Item, discriminator="lease"):

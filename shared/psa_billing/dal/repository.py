@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import heapq
 import json
+import random
+import threading
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from pynamodb.connection import Connection
@@ -21,9 +25,11 @@ from psa_billing.dal.existing import DynamoExisting
 from psa_billing.dal.models import (
     AdjustmentItem,
     ContractItem,
+    CounterItem,
     CustomerItem,
     DeviceItem,
     Item,
+    NumberItem,
     OrgItem,
     OrgRunItem,
     OutcomeItem,
@@ -67,8 +73,13 @@ from psa_billing.domain.model import (
 )
 from psa_billing.domain.org import OrgSettings
 from psa_billing.domain.run import CustomerOutcome, Run, RunStatus
-from psa_billing.domain.statement import CLAIM_SECONDS, Statement, StatementStatus
+from psa_billing.domain.statement import CLAIM_SECONDS, Numbering, Statement, StatementStatus
 from psa_billing.ingest.validate import ValidatedImport
+from psa_billing.logic.transient import TransientError
+
+# Lost races on an organisation's number counter before the bill step gives up (and
+# the state machine retries it with backoff).
+NUMBER_ATTEMPTS = 25
 
 # Items an import writes between two renewals of its lease and records of its progress.
 PROGRESS_EVERY = 500
@@ -97,6 +108,8 @@ class DynamoRepository:
     def __init__(self, table_name: str, region: str) -> None:
         bind(table_name, region)
         self._region = region
+        self._numbering_lock = threading.Lock()
+        self._counters: dict[str, int] = {}  # org -> its counter as this process left it
 
     @staticmethod
     def _tx_connection() -> Connection:
@@ -172,18 +185,77 @@ class DynamoRepository:
 
     # -- statements -------------------------------------------------------------------
 
-    def create_statement(self, st: Statement, outcome: CustomerOutcome) -> bool:
-        """One TransactWriteItems: the statement, only if none exists for (org, customer,
-        period), together with the run's record of it. False when already billed."""
+    def create_statement(
+        self, st: Statement, outcome: CustomerOutcome, numbering: Numbering | None = None
+    ) -> Statement | None:
+        """Create the statement, only if none exists for (org, customer, period), with the
+        next number of its organisation's sequence and the run's record of it: one
+        TransactWriteItems that also advances the counter, only from the value read, and
+        takes the number. No number is skipped or used twice whatever runs at the same
+        time: a transaction that lost the counter to another statement reads it again.
+        None when the customer is already billed. AWS requests: GetItem (the counter) +
+        TransactWriteItems, once more per lost race."""
+        numbering = numbering or Numbering()
+        # One allocation at a time in this process (a warm function's threads, or the
+        # local stack's): they would only take each other's numbers and retry.
+        with self._numbering_lock:
+            return self._create_numbered(st, outcome, numbering)
+
+    def _create_numbered(
+        self, st: Statement, outcome: CustomerOutcome, numbering: Numbering
+    ) -> Statement | None:
+        pk = keys.org_pk(st.org_id)
+        for attempt in range(NUMBER_ATTEMPTS):
+            # The counter as this process last left it, if it did: no read needed unless
+            # another process has moved it since (then the condition fails, and it is read).
+            current: int | None = self._counters.get(st.org_id) if attempt == 0 else None
+            if current is None:
+                try:
+                    counter = CounterItem.get(pk, keys.NUMBER_COUNTER_SK, consistent_read=True)
+                    current = int(counter.next)
+                except DoesNotExist:
+                    current = None
+            n = current if current is not None else numbering.first
+            numbered = replace(st, allocated_number=numbering.format(n))
+            seq = CounterItem(pk=pk, sk=keys.NUMBER_COUNTER_SK, org_id=st.org_id, next=n + 1)
+            taken = NumberItem(
+                pk=pk, sk=keys.number_sk(numbered.number), org_id=st.org_id, statement_id=st.id
+            )
+            try:
+                with TransactWrite(connection=self._tx_connection()) as tx:
+                    tx.save(statement_item(numbered), condition=StatementItem.pk.does_not_exist())
+                    tx.save(
+                        seq,
+                        condition=CounterItem.pk.does_not_exist()
+                        if current is None
+                        else CounterItem.next == current,
+                    )
+                    tx.save(taken, condition=NumberItem.pk.does_not_exist())
+                    tx.save(outcome_item(outcome, _now()))
+            except TransactWriteError as exc:
+                self._counters.pop(st.org_id, None)
+                reasons = [r.code if r is not None else None for r in exc.cancellation_reasons]
+                if reasons and reasons[0] == "ConditionalCheckFailed":
+                    return None  # already billed (another run, or this one earlier)
+                if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
+                    # Another process took this number first: read the counter again.
+                    if attempt:
+                        time.sleep(random.uniform(0, 0.05 * attempt))
+                    continue
+                raise
+            self._counters[st.org_id] = n + 1
+            return numbered
+        raise TransientError(
+            f"statement {st.id}: the number sequence of {st.org_id!r} stayed contended "
+            f"for {NUMBER_ATTEMPTS} attempts"
+        )
+
+    def find_by_number(self, org_id: str, number: str) -> str | None:
+        """The id of the organisation's statement with this number (one GetItem)."""
         try:
-            with TransactWrite(connection=self._tx_connection()) as tx:
-                tx.save(statement_item(st), condition=StatementItem.pk.does_not_exist())
-                tx.save(outcome_item(outcome, _now()))
-        except TransactWriteError as exc:
-            if _is_condition_failure(exc):
-                return False
-            raise
-        return True
+            return str(NumberItem.get(keys.org_pk(org_id), keys.number_sk(number)).statement_id)
+        except DoesNotExist:
+            return None
 
     def record_outcome(self, outcome: CustomerOutcome) -> None:
         outcome_item(outcome, _now()).save()

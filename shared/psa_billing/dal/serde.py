@@ -265,6 +265,7 @@ def statement_from(
         lines_json, inputs_blob = (bodies or default_bodies()).get(item.body_key)
     return Statement(
         id=item.statement_id,
+        allocated_number=item.number or "",
         org_id=item.org_id,
         customer_id=item.customer_id,
         customer_name=item.customer_name,
@@ -312,6 +313,7 @@ def statement_item(st: Statement, bodies: StatementBodies | None = None) -> Stat
         gsi2pk=keys.org_statements_pk(st.org_id, keys.statement_shard(st.customer_id)),
         gsi2sk=keys.org_statements_sk(period, st.customer_id),
         statement_id=st.id,
+        number=st.allocated_number or None,
         customer_id=st.customer_id,
         customer_name=st.customer_name,
         period=period,

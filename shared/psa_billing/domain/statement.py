@@ -40,7 +40,22 @@ def statement_id(org_id: str, customer_id: str, period: Period | str) -> str:
 
 
 def statement_number(customer_id: str, period: Period | str) -> str:
+    """What statements made before numbering existed are called (customer and month)."""
     return f"{customer_id}-{period}"
+
+
+@dataclass(frozen=True, slots=True)
+class Numbering:
+    """docs/billing-rules.md "Statement documents": one gapless sequence per
+    organisation, a configurable prefix and the number to start from."""
+
+    prefix: str = ""
+    first: int = 1
+    digits: int = 6
+
+    def format(self, n: int) -> str:
+        """``KW-2026-`` and 123 -> ``KW-2026-000123``."""
+        return f"{self.prefix}{n:0{self.digits}d}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,10 +84,13 @@ class Statement:
     sent_at: datetime | None = None
     adjustments: tuple[Adjustment, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+    # Allocated when the statement is created (the organisation's sequence); empty until
+    # then, and for statements made before numbering existed (see ``number``).
+    allocated_number: str = ""
 
     @property
     def number(self) -> str:
-        return statement_number(self.customer_id, self.period)
+        return self.allocated_number or statement_number(self.customer_id, self.period)
 
     @property
     def currency_info(self) -> Currency:

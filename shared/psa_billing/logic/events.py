@@ -147,11 +147,13 @@ class StatementDoc(Wire):
     billing_email: str = Field(alias="billingEmail")
     created_at: datetime = Field(alias="createdAt")
     run_id: str = Field(alias="runId")
+    number: str
 
     @classmethod
     def of(cls, st: Statement) -> StatementDoc:
         return cls(
             id=st.id,
+            number=st.number,
             org_id=st.org_id,
             customer_id=st.customer_id,
             customer_name=st.customer_name,
@@ -188,6 +190,7 @@ class StatementDoc(Wire):
             billing_email=self.billing_email,
             created_at=self.created_at,
             run_id=self.run_id,
+            allocated_number=self.number,
         )
 
 

@@ -16,7 +16,7 @@ from psa_billing.domain.errors import BillingError
 from psa_billing.domain.model import Period
 from psa_billing.domain.rules import compute_statement
 from psa_billing.domain.run import CustomerOutcome, Outcome, Run, RunStatus
-from psa_billing.domain.statement import Statement
+from psa_billing.domain.statement import Numbering, Statement
 from psa_billing.logic.events import (
     BillResult,
     BillTask,
@@ -37,7 +37,7 @@ from psa_billing.logic.leases import (
     OrganisationBusyError,
     take_run_lease,
 )
-from psa_billing.logic.ports import Clock, ManifestStore, RunRepository
+from psa_billing.logic.ports import Clock, ManifestStore, OrgDirectory, RunRepository
 
 # A new statement travels to the render step inside the state payload (saving a read per
 # customer) while it is comfortably below Step Functions' 256 KB payload limit.
@@ -186,11 +186,15 @@ def _has_ended(repo: RunRepository, org_id: str, period: Period, event: PlanRunE
     return org is not None and period_has_ended(period, event.started_at, org.time_zone)
 
 
-def bill_customer(task: BillTask, repo: RunRepository, clock: Clock) -> BillResult:
-    """Compute one customer's statement and store it at most once.
+def bill_customer(
+    task: BillTask, repo: RunRepository, clock: Clock, orgs: OrgDirectory
+) -> BillResult:
+    """Compute one customer's statement and store it at most once, with the next number
+    of the organisation's sequence (docs/billing-rules.md "Statement documents").
 
-    AWS requests: two Queries and one TransactWriteItems (or one PutItem when there is
-    nothing to bill)."""
+    AWS requests: two Queries, a GetItem (the number counter) and one TransactWriteItems
+    (or one PutItem when there is nothing to bill); the organisation's settings come
+    from the warm function's cache."""
     period = Period.parse(task.period)
     data = repo.load_customer_period(task.org_id, task.customer_id, period)
     if data is None:
@@ -202,12 +206,17 @@ def bill_customer(task: BillTask, repo: RunRepository, clock: Clock) -> BillResu
         repo.record_outcome(_outcome(task, Outcome.NOTHING_TO_BILL))
         return BillResult(outcome=Outcome.NOTHING_TO_BILL)
     st = Statement.from_draft(draft, org_id=task.org_id, run_id=task.run_id, created_at=clock())
-    if not repo.create_statement(st, _outcome(task, Outcome.BILLED, st.id)):
+    org = orgs.get(task.org_id)
+    numbering = Numbering(org.statement_number_prefix, org.next_statement_number)
+    created = repo.create_statement(st, _outcome(task, Outcome.BILLED, st.id), numbering)
+    if created is None:
         existing = repo.get_statement(st.id)
         if existing is None or existing.run_id != task.run_id:
             repo.record_outcome(_outcome(task, Outcome.ALREADY_BILLED, st.id))
             return BillResult(outcome=Outcome.ALREADY_BILLED, statement_id=st.id)
         st = existing  # this run wrote it on an earlier attempt: carry on with it
+    else:
+        st = created
     return BillResult(
         outcome=Outcome.BILLED,
         statement_id=st.id,

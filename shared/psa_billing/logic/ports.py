@@ -15,7 +15,7 @@ from psa_billing.domain.adjustments import Adjustment
 from psa_billing.domain.model import CustomerPeriodData, Period
 from psa_billing.domain.org import OrgSettings
 from psa_billing.domain.run import CustomerOutcome, Run, RunStatus
-from psa_billing.domain.statement import Statement
+from psa_billing.domain.statement import Numbering, Statement
 
 Clock = Callable[[], datetime]
 
@@ -48,7 +48,12 @@ class RunRepository(StatementReader, Protocol):
     def load_customer_period(
         self, org_id: str, customer_id: str, period: Period
     ) -> CustomerPeriodData | None: ...
-    def create_statement(self, st: Statement, outcome: CustomerOutcome) -> bool: ...
+    def create_statement(
+        self, st: Statement, outcome: CustomerOutcome, numbering: Numbering | None = None
+    ) -> Statement | None:
+        """The statement as stored (with its number), or None when already billed."""
+        ...
+
     def record_outcome(self, outcome: CustomerOutcome) -> None: ...
     def outcomes(self, run_id: str) -> Iterator[CustomerOutcome]: ...
     def finish_run(
