@@ -287,3 +287,57 @@ def test_review_adjust_send_and_resend_through_the_command_line(
         f"{st['number']}.pdf",
     ]
     assert all(m["attachments"][0]["size"] > 1000 for m in to_customer)
+
+
+def _no_stack_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_"))}
+    env["PSA_BILLING_LOCAL_PORT"] = str(_free_port())  # nothing listens there
+    env.pop("PSA_BILLING_DEBUG", None)
+    return env
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("statements", "list", "--org", "x"),
+        ("statements", "show", "nope"),
+        ("statements", "pdf", "a:b:2026-10", "--output", "/tmp/x.pdf"),
+        ("org", "set", "x", "--name", "X"),
+        ("local", "outbox"),
+        ("users", "list", "--org", "x"),
+        ("import", "status", "x"),
+    ],
+)
+def test_every_command_says_in_one_line_that_the_local_stack_is_down(
+    args: tuple[str, ...],
+) -> None:
+    done = subprocess.run(
+        [*CLI, *args], env=_no_stack_env(), capture_output=True, text=True, check=False
+    )
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert "cannot reach http://127.0.0.1:" in line and "psa-billing local up" in line
+
+
+def test_a_missing_file_a_directory_and_a_taken_port_are_one_line_each(tmp_path: Path) -> None:
+    env = _no_stack_env()
+    for path, reason in ((tmp_path / "none.json", "no such file"), (tmp_path, "not a file")):
+        done = subprocess.run(
+            [*CLI, "import", str(path)], env=env, capture_output=True, text=True, check=False
+        )
+        assert done.returncode != 0 and done.stderr.strip() == f"psa-billing: {path}: {reason}"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        done = subprocess.run(
+            [*CLI, "local", "up", "--port", port],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,  # refused at once, never a hang
+            check=False,
+        )
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert f"port {port} on 127.0.0.1 is in use" in done.stderr.strip().splitlines()[-1]

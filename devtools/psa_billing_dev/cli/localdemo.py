@@ -24,11 +24,16 @@ def up(
     out: Path,
     exit_after_demo: bool = False,
 ) -> None:
-    from psa_billing_dev.local.stack import start_local_stack  # noqa: PLC0415
+    from psa_billing_dev.cli.errors import _fail  # noqa: PLC0415
+    from psa_billing_dev.local.stack import LocalPortInUseError, start_local_stack  # noqa: PLC0415
 
     chosen = port if port is not None else int(target.local_endpoint().rsplit(":", 1)[1])
     click.echo(f"starting the local stack on 127.0.0.1:{chosen} ...", err=True)
-    stack = start_local_stack(port=chosen)
+    try:
+        stack = start_local_stack(port=chosen)
+    except LocalPortInUseError as exc:
+        _fail(str(exc))
+        return
     from psa_billing_dev.cli.users import start_local_api  # noqa: PLC0415
 
     api = start_local_api(stack, demo=demo)

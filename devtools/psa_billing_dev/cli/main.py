@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import sys
@@ -14,40 +13,9 @@ from typing import Any, TypeVar
 import click
 
 from psa_billing_dev.cli import target
+from psa_billing_dev.cli.errors import _fail, reports_errors
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _fail(message: str, code: int = 1) -> None:
-    click.echo(f"psa-billing: {message}", err=True)
-    sys.exit(code)
-
-
-def reports_errors(fn: F) -> F:
-    """Exit 0 on success; otherwise a one-line reason on stderr and a non-zero code."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from botocore.exceptions import ClientError, EndpointConnectionError  # noqa: PLC0415
-
-        from psa_billing.domain.errors import BillingError  # noqa: PLC0415
-        from psa_billing_dev.cli.runner import RunFailedError  # noqa: PLC0415
-
-        try:
-            return fn(*args, **kwargs)
-        except EndpointConnectionError:
-            where = "AWS" if target.targets_aws() else target.local_endpoint()
-            _fail(
-                f"cannot reach {where}"
-                + ("" if target.targets_aws() else ": start it with `psa-billing local up`")
-            )
-        except (BillingError, RunFailedError) as exc:
-            _fail(str(exc))
-        except ClientError as exc:
-            err = exc.response.get("Error", {})
-            _fail(f"AWS refused: {err.get('Code', '')}: {err.get('Message', '')}")
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _connect() -> None:
@@ -78,8 +46,9 @@ def _portal_ports() -> Any:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--debug", is_flag=True, help="Show the traceback of an unexpected error.")
 @click.pass_context
-def cli(ctx: click.Context) -> None:
+def cli(ctx: click.Context, debug: bool) -> None:
     """Monthly PSA billing for MSPs: import data, run billing, inspect statements.
 
     Every command talks to the local stack (`psa-billing local up`) unless
@@ -87,6 +56,8 @@ def cli(ctx: click.Context) -> None:
     deployed stack's DATA_TABLE, STATEMENTS_BUCKET and STATE_MACHINE_ARN.
     """
     ctx.obj = _portal_ports
+    if debug:
+        os.environ["PSA_BILLING_DEBUG"] = "1"
 
 
 # ------------------------------------------------------------------------------- data

@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 from psa_billing.auth import totp
 from psa_billing.auth.roles import Role
 from psa_billing_dev.cli import target
+from psa_billing_dev.cli.errors import reports_errors
 
 ROLE_CHOICE = click.Choice([r.value for r in Role], case_sensitive=False)
 
@@ -139,6 +140,7 @@ def users() -> None:
 @click.option("--org", "org_id", required=True)
 @click.option("--role", required=True, type=ROLE_CHOICE)
 @click.option("--password", help="Default: a generated one, printed once.")
+@reports_errors
 def users_add(email: str, org_id: str, role: str, password: str | None) -> None:
     """Create the user (MFA enrolled) or add the membership to an existing user."""
     out = add_user(email, org_id, role, password)
@@ -156,6 +158,7 @@ def users_add(email: str, org_id: str, role: str, password: str | None) -> None:
 
 @users.command("list")
 @click.option("--org", "org_id", required=True)
+@reports_errors
 def users_list(org_id: str) -> None:
     """Members of an organisation and their roles."""
     _, _, access = _connect()
@@ -167,6 +170,7 @@ def users_list(org_id: str) -> None:
 @click.argument("email")
 @click.option("--org", "org_id", required=True)
 @click.option("--role", required=True, type=ROLE_CHOICE)
+@reports_errors
 def users_set_role(email: str, org_id: str, role: str) -> None:
     idp, pool, access = _connect()
     sub = _sub_of(idp, pool.user_pool_id, email.strip().lower())
@@ -180,6 +184,7 @@ def users_set_role(email: str, org_id: str, role: str) -> None:
 @users.command("remove")
 @click.argument("email")
 @click.option("--org", "org_id", required=True)
+@reports_errors
 def users_remove(email: str, org_id: str) -> None:
     """Remove the membership (the Cognito user stays; other memberships too)."""
     idp, pool, access = _connect()
@@ -193,6 +198,7 @@ def users_remove(email: str, org_id: str) -> None:
 @users.command("code")
 @click.argument("email")
 @click.option("--secret", help="The TOTP secret (default: the local stack's).")
+@reports_errors
 def users_code(email: str, secret: str | None) -> None:
     """Print the current 6-digit code (local stack: moto gives every user one secret)."""
     if secret is None:
@@ -223,6 +229,7 @@ def clients() -> None:
 @clients.command("add")
 @click.option("--org", "org_id", required=True)
 @click.option("--name", default="accounting", show_default=True)
+@reports_errors
 def clients_add(org_id: str, name: str) -> None:
     """Create a client-credentials app client; its secret is printed once."""
     from psa_billing.dal.access import MachineClient  # noqa: PLC0415
@@ -256,6 +263,7 @@ def clients_add(org_id: str, name: str) -> None:
 
 @clients.command("list")
 @click.option("--org", "org_id", required=True)
+@reports_errors
 def clients_list(org_id: str) -> None:
     _, _, access = _connect()
     for c in access.machine_clients_of(org_id):

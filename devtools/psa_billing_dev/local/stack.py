@@ -18,6 +18,7 @@ import gc
 import json
 import logging
 import os
+import socket
 import threading
 import time
 import warnings
@@ -162,9 +163,30 @@ def start_local_stack(
         raise
 
 
+class LocalPortInUseError(RuntimeError):
+    """The port asked for is taken: moto's server thread would die and leave the start
+    waiting forever, so it is checked first."""
+
+
+def _ensure_free(port: int) -> None:
+    if port == 0:
+        return
+    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        probe.bind(("127.0.0.1", port))
+    except OSError:
+        raise LocalPortInUseError(
+            f"port {port} on 127.0.0.1 is in use (another local stack?): stop it, or pick "
+            f"another with --port or {PORT_ENV}"
+        ) from None
+    finally:
+        probe.close()
+
+
 def _start(
     port: int, template_path: Path | None, overrides: Mapping[str, str] | None
 ) -> RunningStack:
+    _ensure_free(port)
     started = time.perf_counter()
     saved = _SavedProcessState.capture()
     _configure_process()
