@@ -57,6 +57,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_rules.py
 	$(BIN)/python bench/bench_local_run.py
 	$(BIN)/python bench/bench_render.py
+	$(BIN)/python bench/bench_invoiceninja.py
+	$(BIN)/python bench/bench_api.py
 
 # Re-resolve requirements.lock after changing pyproject.toml (needs uv on PATH).
 lock:
