@@ -30,6 +30,9 @@ class StorageSettings(_Env):
     aws_default_region: str = "us-east-1"
     # How long an organisation's details are cached in a warm function (seconds).
     org_cache_seconds: int = 300
+    # How long an import's lease lasts without renewal (seconds): an import that dies
+    # blocks its organisation for at most this long (logic/leases.py).
+    import_lease_seconds: int = 30
 
 
 class BucketSettings(_Env):

@@ -333,6 +333,18 @@ def test_a_run_is_refused_while_the_last_import_is_incomplete() -> None:
     leases.record_import("alpha", ImportState("writing", "import x", "ab", "2026-11-01", None, 500))
     with pytest.raises(ImportIncompleteError, match="stopped after 500 items"):
         _plan(repo, store, "r", leases, orgId="alpha", period="2026-10")
+    # A refused run never closes, so it must not keep its lease (the repairing import
+    # would wait for hours).
+    assert leases.runs == {}
+
+
+def test_a_plan_that_fails_after_taking_its_leases_gives_them_back() -> None:
+    repo, store, leases = FakeRepo(), FakeStore(), InMemoryLeases()
+    repo.add_org("alpha", 2, seed=22)
+    with pytest.raises(monthly.UnknownCustomerError):
+        _plan(repo, store, "r", leases, orgId="alpha", period="2026-10", customerIds=["nope"])
+    assert leases.runs == {}
+    assert leases.take_import_lease("alpha", "import", NOW, 30) is None
 
 
 def test_an_import_cannot_start_while_a_run_holds_the_organisation_and_can_after() -> None:

@@ -110,7 +110,7 @@ def _import_status(org_id: str) -> None:
 
 
 def _import_file(file: Path, dry_run: bool) -> None:
-    from psa_billing import runtime  # noqa: PLC0415
+    from psa_billing import config, runtime  # noqa: PLC0415
     from psa_billing.ingest.validate import ImportRejected  # noqa: PLC0415
     from psa_billing.logic.importing import import_document  # noqa: PLC0415
 
@@ -122,6 +122,7 @@ def _import_file(file: Path, dry_run: bool) -> None:
             leases=runtime.leases(),
             holder=f"import of {file.name} by {_actor(None)}",
             dry_run=dry_run,
+            lease_seconds=config.storage().import_lease_seconds,
         )
     except ImportRejected as exc:
         for problem in exc.problems:

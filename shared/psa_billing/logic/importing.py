@@ -22,7 +22,7 @@ from psa_billing.ingest.validate import (
 )
 from psa_billing.logic.leases import (
     IMPORT_LEASE_SECONDS,
-    WAIT_SECONDS,
+    IMPORT_WAIT_SECONDS,
     ImportState,
     LeaseStore,
     wait_for,
@@ -57,7 +57,8 @@ def import_document(
     leases: LeaseStore,
     holder: str = "an import",
     dry_run: bool = False,
-    wait_seconds: float = WAIT_SECONDS,
+    lease_seconds: int = IMPORT_LEASE_SECONDS,
+    wait_seconds: float = IMPORT_WAIT_SECONDS,
     sleep: Callable[[float], None] = time.sleep,
 ) -> ImportResult:
     """Check the whole document, then write it while holding the organisation's import
@@ -71,7 +72,7 @@ def import_document(
         return _result(validate_parsed(data, repo.existing))
     who = f"{holder} (started {clock().isoformat(timespec='seconds')})"
     wait_for(
-        lambda: leases.take_import_lease(org_id, who, clock(), IMPORT_LEASE_SECONDS),
+        lambda: leases.take_import_lease(org_id, who, clock(), lease_seconds),
         what=f"cannot import organisation {org_id!r} now",
         wait_seconds=wait_seconds,
         sleep=sleep,
@@ -86,7 +87,7 @@ def import_document(
 
         def progress(written: int) -> None:
             # Renew the lease as the writing goes on, and leave a trace of how far.
-            leases.take_import_lease(org_id, who, clock(), IMPORT_LEASE_SECONDS)
+            leases.take_import_lease(org_id, who, clock(), lease_seconds)
             leases.record_import(org_id, _replace(state, items_written=written))
 
         written = repo.write_import(validated, started, progress)

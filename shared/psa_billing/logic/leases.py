@@ -23,10 +23,14 @@ from typing import Final, Protocol
 from psa_billing.domain.errors import BillingError
 from psa_billing.logic.ports import Clock
 
-# An import renews its lease as it writes; a run's lease covers a long run.
-IMPORT_LEASE_SECONDS: Final = 120
+# An import renews its lease as it writes (every 500 items); a run's lease covers a
+# long run. A dead import frees its organisation after IMPORT_LEASE_SECONDS.
+IMPORT_LEASE_SECONDS: Final = 30
 RUN_LEASE_SECONDS: Final = 6 * 3600
 WAIT_SECONDS: Final = 20.0
+# An import waits longer than one import lease: importing again right after an import
+# died then simply waits for the dead one's lease to lapse.
+IMPORT_WAIT_SECONDS: Final = 45.0
 POLL_SECONDS: Final = 1.0
 
 
@@ -121,4 +125,10 @@ def take_run_lease(
         wait_seconds=wait_seconds,
         sleep=sleep,
     )
-    ensure_import_complete(leases, org_id)
+    try:
+        ensure_import_complete(leases, org_id)
+    except ImportIncompleteError:
+        # A refused run never closes: give its lease back now, or it would keep the
+        # import that repairs the organisation waiting for hours.
+        leases.release_run_lease(org_id, run_id)
+        raise

@@ -27,6 +27,7 @@ from psa_billing.logic.events import (
     ManifestBatch,
     PlannedRun,
     PlanRunEvent,
+    RunRequest,
     RunSummary,
     StatementDoc,
 )
@@ -35,6 +36,7 @@ from psa_billing.logic.leases import (
     ImportIncompleteError,
     LeaseStore,
     OrganisationBusyError,
+    ensure_import_complete,
     take_run_lease,
 )
 from psa_billing.logic.ports import Clock, ManifestStore, OrgDirectory, RunRepository
@@ -95,6 +97,8 @@ def plan_run(
     if req.org_id:
         org = repo.get_org(req.org_id)
         if org is None:
+            # Its first import may have stopped before writing anything but its state.
+            ensure_import_complete(leases, req.org_id)
             raise UnknownOrganisationError(f"organisation {req.org_id!r} does not exist")
         # docs/billing-rules.md "The period": only a month that has ended, in the
         # organisation's time zone, is billed, whoever starts the run.
@@ -120,11 +124,32 @@ def plan_run(
             )
         except (OrganisationBusyError, ImportIncompleteError):
             if req.org_id:
+                for taken in leased:
+                    leases.release_run_lease(taken, event.run_id)
                 raise
             org_ids.remove(org_id)
             blocked += 1
             continue
         leased.append(org_id)
+    try:
+        return _plan_leased(event, repo, store, req, period, org_ids, leased, blocked)
+    except BaseException:
+        # A plan that fails never reaches CloseRun: give the leases back now.
+        for org_id in leased:
+            leases.release_run_lease(org_id, event.run_id)
+        raise
+
+
+def _plan_leased(
+    event: PlanRunEvent,
+    repo: RunRepository,
+    store: ManifestStore,
+    req: RunRequest,
+    period: str,
+    org_ids: list[str],
+    leased: list[str],
+    blocked: int,
+) -> PlannedRun:
     refs: list[CustomerRef] = []
     already = 0
     for org_id in org_ids:
