@@ -23,9 +23,6 @@ from psa_billing.domain.adjustments import (
     Adjustment,
     AdjustmentKind,
     InvalidAdjustmentError,
-    charge,
-    credit_note,
-    edit_line,
 )
 from psa_billing.domain.calendar import ensure_period_ended
 from psa_billing.domain.errors import BillingError
@@ -38,6 +35,7 @@ from psa_billing.domain.statement import (
     format_percent,
     format_quantity,
 )
+from psa_billing.logic.adjusting import Change, Charge, Credit, LineEdit, build_adjustment
 
 
 class NotFound(BillingError):
@@ -379,6 +377,27 @@ def pdf_link(
 # --------------------------------------------------------------------------- writes
 
 
+def _change_of(change: dict[str, Any]) -> Change:
+    """The request body's adjustment (validated by the API's schema) as a Change."""
+    kind = change["kind"]
+    if kind == AdjustmentKind.EDIT:
+        return LineEdit(
+            change["lineId"],
+            change.get("description"),
+            change.get("quantity"),
+            change.get("unitPrice"),
+        )
+    if kind == AdjustmentKind.CREDIT:
+        return Credit(amount=change["amount"], description=change["description"])
+    if kind == AdjustmentKind.CHARGE:
+        return Charge(
+            description=change["description"],
+            quantity=change["quantity"],
+            unit_price=change["unitPrice"],
+        )
+    raise InvalidAdjustmentError(f"unknown adjustment kind {kind!r}")
+
+
 def adjust_statement(
     repo: StatementRepo,
     workers: StatementWorkers,
@@ -392,52 +411,13 @@ def adjust_statement(
     """Append one adjustment (validated against the current revision; a concurrent
     one loses with a 409) and render the new revision's PDF. The pure rules are the
     domain's (domain/adjustments.py); this is logic/statements.adjust without the
-    PDF/email imports the API function must not load."""
+    PDF/email imports the API function must not load; both build the adjustment with
+    logic/adjusting.build_adjustment."""
     st = visible_statement(repo, principal, statement_id, write=True)
     at = clock().isoformat(timespec="seconds")
-    cur = st.currency_info
-    kind = change["kind"]
-    if kind == AdjustmentKind.EDIT:
-        adj = edit_line(
-            st.lines,
-            st.adjustments,
-            cur,
-            tax_percent=st.tax_percent,
-            line_id=change["lineId"],
-            at=at,
-            actor=principal.actor,
-            reason=change["reason"],
-            description=change.get("description"),
-            quantity=change.get("quantity"),
-            unit_price=change.get("unitPrice"),
-        )
-    elif kind == AdjustmentKind.CREDIT:
-        adj = credit_note(
-            st.lines,
-            st.adjustments,
-            cur,
-            st.tax_percent,
-            amount=change["amount"],
-            description=change["description"],
-            at=at,
-            actor=principal.actor,
-            reason=change["reason"],
-        )
-    elif kind == AdjustmentKind.CHARGE:
-        adj = charge(
-            st.lines,
-            st.adjustments,
-            cur,
-            st.tax_percent,
-            description=change["description"],
-            quantity=change["quantity"],
-            unit_price=change["unitPrice"],
-            at=at,
-            actor=principal.actor,
-            reason=change["reason"],
-        )
-    else:
-        raise InvalidAdjustmentError(f"unknown adjustment kind {kind!r}")
+    adj = build_adjustment(
+        st, _change_of(change), at=at, actor=principal.actor, reason=change["reason"]
+    )
     repo.append_adjustment(st, adj)
     try:
         workers.render(st.id, adj.number)

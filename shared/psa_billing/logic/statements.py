@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from decimal import Decimal
+from dataclasses import replace
 
-from psa_billing.domain.adjustments import charge, credit_note, edit_line
 from psa_billing.domain.errors import BillingError
 from psa_billing.domain.statement import Statement, StatementStatus
+from psa_billing.logic.adjusting import Change, Charge, Credit, LineEdit, build_adjustment
 from psa_billing.logic.delivery import (
     StatementNotFoundError,
     email_claimed,
@@ -23,35 +22,11 @@ from psa_billing.logic.ports import (
     StatementRepository,
 )
 
+__all__ = ["Change", "Charge", "Credit", "LineEdit", "adjust", "deliver", "mark_sent"]
+
 
 class NotSendableError(BillingError):
     pass
-
-
-@dataclass(frozen=True)
-class LineEdit:
-    line_id: str
-    description: str | None = None
-    quantity: str | Decimal | None = None
-    unit_price: str | Decimal | None = None
-
-
-@dataclass(frozen=True)
-class Credit:
-    amount: str | Decimal
-    description: str
-
-
-@dataclass(frozen=True)
-class Charge:
-    """A new positive line (docs/billing-rules.md "Adjustments")."""
-
-    description: str
-    quantity: str | Decimal
-    unit_price: str | Decimal
-
-
-Change = LineEdit | Credit | Charge
 
 
 def load(repo: StatementReader, statement_id: str) -> Statement:
@@ -74,46 +49,7 @@ def adjust(
     adjusted statement. An invalid adjustment raises and appends nothing."""
     st = load(repo, statement_id)
     at = clock().isoformat(timespec="seconds")
-    cur = st.currency_info
-    if isinstance(change, LineEdit):
-        adj = edit_line(
-            st.lines,
-            st.adjustments,
-            cur,
-            tax_percent=st.tax_percent,
-            line_id=change.line_id,
-            at=at,
-            actor=actor,
-            reason=reason,
-            description=change.description,
-            quantity=change.quantity,
-            unit_price=change.unit_price,
-        )
-    elif isinstance(change, Credit):
-        adj = credit_note(
-            st.lines,
-            st.adjustments,
-            cur,
-            st.tax_percent,
-            amount=change.amount,
-            description=change.description,
-            at=at,
-            actor=actor,
-            reason=reason,
-        )
-    else:
-        adj = charge(
-            st.lines,
-            st.adjustments,
-            cur,
-            st.tax_percent,
-            description=change.description,
-            quantity=change.quantity,
-            unit_price=change.unit_price,
-            at=at,
-            actor=actor,
-            reason=reason,
-        )
+    adj = build_adjustment(st, change, at=at, actor=actor, reason=reason)
     repo.append_adjustment(st, adj)
     # As stored now, without reading it back (the append is one conditional transaction).
     return replace(
