@@ -96,7 +96,14 @@ def test_a_month_too_big_for_one_item_is_billed_rendered_sent_listed_and_adjuste
     assert listed.total == st.total and len(listed.lines) == len(st.lines)
 
     credited = adjust(
-        repo, st_id, Credit("10.00", "Goodwill"), actor="ann", reason="r", clock=runtime.utc_now
+        repo,
+        st_id,
+        Credit("10.00", "Goodwill"),
+        actor="ann",
+        reason="r",
+        clock=runtime.utc_now,
+        store=runtime.object_store(),
+        orgs=runtime.org_cache(),
     )
     assert credited.current().subtotal == st.subtotal - 10
     assert repo.get_statement(st_id).revision == 1

@@ -33,6 +33,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _pdfs() -> dict[str, Any]:
+    """Where `adjust` renders each new revision's PDF."""
+    return {"store": runtime.object_store(), "orgs": runtime.org_cache()}
+
+
 def _deliver(
     statement_id: str, *, sender: str | None = None, again: bool = False, mailer: Any = None
 ) -> Statement:
@@ -190,9 +195,10 @@ def test_adjustments_are_appended_and_a_resend_emails_a_new_pdf(
         actor="ann",
         reason="customer asked",
         clock=_now,
+        **_pdfs(),
     )
     credited = adjust(
-        repo, st.id, Credit(credit, "Goodwill"), actor="bob", reason="outage", clock=_now
+        repo, st.id, Credit(credit, "Goodwill"), actor="bob", reason="outage", clock=_now, **_pdfs()
     )
 
     assert (edited.revision, credited.revision) == (1, 2)
@@ -206,7 +212,15 @@ def test_adjustments_are_appended_and_a_resend_emails_a_new_pdf(
     assert public["original"]["total"] == st.public()["total"]
 
     with pytest.raises(InvalidAdjustmentError):
-        adjust(repo, st.id, LineEdit("C1", description="x"), actor="ann", reason="r", clock=_now)
+        adjust(
+            repo,
+            st.id,
+            LineEdit("C1", description="x"),
+            actor="ann",
+            reason="r",
+            clock=_now,
+            **_pdfs(),
+        )
     assert repo.get_statement(st.id).revision == 2  # nothing appended
 
     resent = _deliver(st.id, again=True)
@@ -215,7 +229,8 @@ def test_adjustments_are_appended_and_a_resend_emails_a_new_pdf(
     s3 = boto3.client("s3")
     bucket = config.bucket().statements_bucket
 
-    for rev in (0, 2):
+    # Every revision has its PDF: revision 1 was rendered when it was made, never sent.
+    for rev in (0, 1, 2):
         key = statement_pdf_key(replace(st, revision=rev))
         assert s3.get_object(Bucket=bucket, Key=key)["Body"].read().startswith(b"%PDF")
     mails = _outbox_to(local_stack, st.billing_email)[before:]

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
 from psa_billing.domain.errors import BillingError
-from psa_billing.domain.model import Contract, Period, TimeEntry
-from psa_billing.domain.org import CustomerProfile, OrgSettingsUpdate
+from psa_billing.domain.model import Contract, CustomerProfile, Period, TimeEntry
+from psa_billing.domain.org import OrgSettingsUpdate
 from psa_billing.ingest.document import (
     RECORD_ARRAYS,
     BillingRecord,
@@ -1004,14 +1004,14 @@ def test_a_document_in_the_shared_format_imports_unchanged() -> None:
     result = accept(document())
 
     assert result.org_settings is None
-    assert result.customer_profiles == {"cust-1": CustomerProfile()}
+    assert [c.profile for c in result.customers] == [CustomerProfile()]
 
 
 def test_customer_statement_details_are_read_into_a_profile() -> None:
     record = customer(paymentTermsDays=14)
     record.update(addressLines=["1 High St", "Leeds LS1 1AA"], taxId="GB123456789", locale="en-GB")
 
-    profile = accept(document(customers=[record])).customer_profiles["cust-1"]
+    profile = accept(document(customers=[record])).customers[0].profile
 
     assert profile == CustomerProfile(
         address_lines=("1 High St", "Leeds LS1 1AA"),

@@ -8,8 +8,8 @@ import pytest
 
 from psa_billing.domain.calendar import CalendarSettings
 from psa_billing.domain.errors import BillingError, InvalidSettingsError
+from psa_billing.domain.model import CustomerProfile
 from psa_billing.domain.org import (
-    CustomerProfile,
     Organisation,
     OrgSettings,
     new_org_settings,

@@ -285,7 +285,8 @@ def statements_adjust(
     as_json: bool,
 ) -> None:
     """Append an adjustment: edit one line, add a credit note, or add a charge.
-    Originals are kept; the revision goes up and the totals are recomputed."""
+    Originals are kept; the revision goes up, the totals are recomputed and the new
+    revision's PDF is rendered (`statements pdf --revision N`)."""
     from psa_billing import runtime  # noqa: PLC0415
     from psa_billing.logic.statements import Change, Charge, Credit, LineEdit, adjust  # noqa: PLC0415
     from psa_billing_dev.cli import report  # noqa: PLC0415
@@ -311,7 +312,14 @@ def statements_adjust(
         assert line_id is not None
         change = LineEdit(line_id, description, quantity, unit_price)
     st = adjust(
-        _repo(), statement_id, change, actor=_actor(actor), reason=reason, clock=runtime.utc_now
+        _repo(),
+        statement_id,
+        change,
+        actor=_actor(actor),
+        reason=reason,
+        clock=runtime.utc_now,
+        store=runtime.object_store(),
+        orgs=runtime.org_cache(),
     )
     if as_json:
         click.echo(json.dumps(st.public(), indent=2, ensure_ascii=False))
@@ -434,8 +442,14 @@ def org() -> None:
 @click.option("--locale", help="Default locale of figures and dates (e.g. en-GB, de-DE).")
 @click.option("--time-zone", help="IANA time zone (e.g. Europe/London).")
 @click.option("--number-prefix", help="Statement number prefix (e.g. KW-).")
+@click.option(
+    "--logo",
+    type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path),
+    help="PNG or JPEG for the statements' masthead (at most 128 KB, 16-4000 px a side).",
+)
+@click.option("--no-logo", is_flag=True, help="Print no logo from now on.")
 @reports_errors
-def org_set(org_id: str, **options: Any) -> None:
+def org_set(org_id: str, logo: Path | None, no_logo: bool, **options: Any) -> None:
     """Set an organisation's details: what its statements say and how they are issued.
     Validated like the import: a refused value names the field and changes nothing."""
     from psa_billing.domain.org import update_org_settings  # noqa: PLC0415
@@ -463,15 +477,35 @@ def org_set(org_id: str, **options: Any) -> None:
             changes[names[option]] = str(value).replace("\\n", "\n")
         else:
             changes[names[option]] = list(value) if option == "address" else value
+    if logo is not None and no_logo:
+        _fail("give --logo FILE or --no-logo, not both")
+        return
     repo = _repo()
     current = repo.get_org(org_id)
     if current is None:
         _fail(f"organisation {org_id!r} does not exist (import its data first)")
         return
-    updated = update_org_settings(current, changes)
+    if no_logo:
+        changes["logo"] = None
+    updated = update_org_settings(current, changes)  # every other setting checked first
+    if logo is not None:
+        updated = update_org_settings(updated, {"logo": _store_logo(org_id, logo)})
     repo.put_org(updated)
     for key, value in updated.public().items():
         click.echo(f"{key}: {value}")
+
+
+def _store_logo(org_id: str, path: Path) -> str:
+    """Check the image and store it in S3 under the organisation, named by its content
+    (written once); returns the name the settings keep (docs/documents.md "Logo")."""
+    from psa_billing import runtime  # noqa: PLC0415
+    from psa_billing.dal.keys import logo_key  # noqa: PLC0415
+    from psa_billing.render.logo import check_logo  # noqa: PLC0415
+
+    checked = check_logo(path.read_bytes(), name=str(path))
+    name = f"{checked.sha256}.{checked.extension}"
+    runtime.object_store().put_new(logo_key(org_id, name), checked.data, checked.content_type)
+    return name
 
 
 # ------------------------------------------------------------------------------ local

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from psa_billing.domain.fields import AddressLines, LocaleTag, PaymentDays, TaxNumber
 from psa_billing.domain.org import OrgSettingsUpdate
 from psa_billing.ingest.document import BillingRecord
 
@@ -61,6 +62,21 @@ class LogoutPublic(Out):
 # ------------------------------------------------------------------------- statements
 
 
+class CoveredTicketPublic(Out):
+    ticket_id: str = Field(alias="ticketId")
+    ticket: str
+    minutes: str
+
+
+class BillToPublic(Out):
+    """The customer's details as the statement was billed with them (those set)."""
+
+    address_lines: list[str] | None = Field(default=None, alias="addressLines")
+    tax_id: str | None = Field(default=None, alias="taxId")
+    locale: str | None = None
+    payment_terms_days: int | None = Field(default=None, alias="paymentTermsDays")
+
+
 class LinePublic(Out):
     id: str
     kind: str
@@ -70,6 +86,9 @@ class LinePublic(Out):
     amount: str
     minutes: str | None = None
     ref: str | None = None
+    # Included-hours lines: the contract's included minutes and the tickets that used them.
+    included_minutes: str | None = Field(default=None, alias="includedMinutes")
+    covered: list[CoveredTicketPublic] | None = None
 
 
 class AdjustmentPublic(Out):
@@ -129,6 +148,7 @@ class StatementSummaryPublic(Out):
 class StatementPublic(StatementSummaryPublic):
     auto_send: bool = Field(alias="autoSend")
     billing_email: str = Field(alias="billingEmail")
+    bill_to: BillToPublic = Field(default_factory=BillToPublic, alias="billTo")
     run_id: str = Field(alias="runId")
     lines: list[LinePublic]
     original: TotalsPublic
@@ -255,10 +275,29 @@ def _billing_schema(schema: dict[str, Any]) -> None:
     props["billingEmail"] = {"type": "string", "format": "email", "maxLength": 254}
 
 
+# The customer's statement details: a field left out is kept, null clears it (the
+# organisation's setting applies again); validated with the import's field types.
+_PROFILE_FIELDS = ("address_lines", "tax_id", "locale", "payment_terms_days")
+
+
 class CustomerBillingUpdate(BillingRecord):
-    """The import document's billing settings, validated by the same model."""
+    """The import document's billing settings, validated by the same model, and the
+    customer's statement details (address, tax id, locale, payment terms)."""
 
     model_config = ConfigDict(json_schema_extra=_billing_schema)
+
+    payment_terms_days: PaymentDays | None = Field(default=None, alias="paymentTermsDays")
+    address_lines: AddressLines | None = Field(default=None, alias="addressLines")
+    tax_id: TaxNumber | None = Field(default=None, alias="taxId")
+    locale: LocaleTag | None = None
+
+    def profile_changes(self) -> dict[str, object]:
+        """The details given, in their camelCase names (None: clear it)."""
+        return self.model_dump(
+            mode="json",
+            by_alias=True,
+            include={f for f in _PROFILE_FIELDS if f in self.model_fields_set},
+        )
 
 
 class SettingsChangePublic(Out):
@@ -277,6 +316,10 @@ class CustomerBillingPublic(Out):
     currency: str
     auto_send: bool = Field(alias="autoSend")
     billing_email: str = Field(alias="billingEmail")
+    address_lines: list[str] = Field(default=[], alias="addressLines")
+    tax_id: str | None = Field(default=None, alias="taxId")
+    locale: str | None = None
+    payment_terms_days: int | None = Field(default=None, alias="paymentTermsDays")
     history: list[SettingsChangePublic]
 
 

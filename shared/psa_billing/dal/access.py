@@ -35,10 +35,16 @@ from psa_billing.dal.models import (
     UserItem,
     bind,
 )
-from psa_billing.dal.serde import adjustment_from, customer_from, dec, statement_from
+from psa_billing.dal.serde import (
+    adjustment_from,
+    customer_from,
+    dec,
+    profile_to_json,
+    statement_from,
+)
 from psa_billing.domain.adjustments import Adjustment
 from psa_billing.domain.errors import BillingError
-from psa_billing.domain.model import BillingSettings, Customer
+from psa_billing.domain.model import BillingSettings, Customer, CustomerProfile
 from psa_billing.domain.run import CustomerOutcome, Outcome
 from psa_billing.domain.statement import Statement
 
@@ -277,11 +283,19 @@ class AccessRepository:
         *,
         actor: str,
         at: str,
+        old_profile: CustomerProfile,
+        new_profile: CustomerProfile,
     ) -> SettingsChange:
-        """One TransactWriteItems: the new settings, only if they are still the ones the
-        change was made against, and the history record of who changed what."""
-        before, after = _billing_doc(old), _billing_doc(new)
-        changes = {k: {"from": before[k], "to": after[k]} for k in before if before[k] != after[k]}
+        """One TransactWriteItems: the new settings and statement details, only if they
+        are still the ones the change was made against, and the history record of who
+        changed what."""
+        before = {**_billing_doc(old), **old_profile.public()}
+        after = {**_billing_doc(new), **new_profile.public()}
+        changes = {
+            k: {"from": before.get(k), "to": after.get(k)}
+            for k in sorted(before.keys() | after.keys())
+            if before.get(k) != after.get(k)
+        }
         target = CustomerItem(pk=keys.org_pk(org_id), sk=keys.customer_sk(customer_id))
         history = SettingsChangeItem(
             pk=keys.settings_history_pk(org_id, customer_id),
@@ -300,6 +314,12 @@ class AccessRepository:
             & (CustomerItem.auto_send == old.auto_send)
             & (CustomerItem.billing_email == old.billing_email)
         )
+        old_json, new_json = profile_to_json(old_profile), profile_to_json(new_profile)
+        unchanged &= (
+            CustomerItem.profile.does_not_exist()
+            if old_json is None
+            else CustomerItem.profile == old_json
+        )
         try:
             with TransactWrite(connection=Item._get_connection().connection) as tx:
                 tx.update(
@@ -311,6 +331,9 @@ class AccessRepository:
                         CustomerItem.currency.set(new.currency),
                         CustomerItem.auto_send.set(new.auto_send),
                         CustomerItem.billing_email.set(new.billing_email),
+                        CustomerItem.profile.remove()
+                        if new_json is None
+                        else CustomerItem.profile.set(new_json),
                     ],
                     condition=unchanged,
                 )

@@ -121,6 +121,13 @@ def pdf_key(org_id: str, period: str, customer_id: str, revision: int) -> str:
     return f"statements/{org_id}/{period}/{customer_id}-r{revision}.pdf"
 
 
+def logo_key(org_id: str, logo: str) -> str:
+    """An organisation's logo, named by its content (``OrgSettings.logo``: sha256 and
+    extension), so a stored logo never changes and can be cached by key. Under
+    ``statements/``: the functions that render read it with the PDFs' grants."""
+    return f"statements/{org_id}/logo/{logo}"
+
+
 def manifest_key(run_id: str) -> str:
     return f"runs/{run_id}/manifest.json"
 

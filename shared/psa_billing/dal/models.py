@@ -80,6 +80,8 @@ class CustomerItem(Item, discriminator="customer"):
     currency = UnicodeAttribute()
     auto_send = BooleanAttribute()
     billing_email = UnicodeAttribute()
+    # The customer's optional statement details (serde.profile_to_json), absent when none.
+    profile = UnicodeAttribute(null=True)
 
 
 class DeviceItem(Item, discriminator="device"):
@@ -147,6 +149,8 @@ class StatementItem(Item, discriminator="statement"):
     created_at = UnicodeAttribute()
     run_id = UnicodeAttribute()
     inputs = BinaryAttribute(legacy_encoding=False)  # gzip JSON of StatementInputs
+    # The customer's details as billed (serde.profile_to_json), absent when none were set.
+    profile = UnicodeAttribute(null=True)
     # Set when lines and inputs are too large for the item: where they are (dal/bodies.py).
     body_key = UnicodeAttribute(null=True)
     send_attempts = NumberAttribute(default=0)

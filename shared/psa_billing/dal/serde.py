@@ -32,7 +32,10 @@ from psa_billing.domain.adjustments import Adjustment, AdjustmentKind
 from psa_billing.domain.model import (
     BillingSettings,
     Contract,
+    Coverage,
+    CoveredTicket,
     Customer,
+    CustomerProfile,
     Device,
     EntryUse,
     Line,
@@ -66,6 +69,25 @@ def dec(value: Decimal | None) -> str | None:
     return None if value is None else f"{value:f}"
 
 
+def profile_to_json(profile: CustomerProfile) -> str | None:
+    """A customer's optional statement details in their camelCase names (the import's),
+    keys sorted so that equal details are equal text; None when nothing is set."""
+    doc = profile.public()
+    return json.dumps(doc, ensure_ascii=False, sort_keys=True) if doc else None
+
+
+def profile_from_json(text: str | None) -> CustomerProfile:
+    if not text:
+        return CustomerProfile()
+    doc = json.loads(text)
+    return CustomerProfile(
+        address_lines=tuple(doc.get("addressLines", ())),
+        tax_id=doc.get("taxId"),
+        locale=doc.get("locale"),
+        payment_terms_days=doc.get("paymentTermsDays"),
+    )
+
+
 def customer_from(item: CustomerItem) -> Customer:
     return Customer(
         id=item.customer_id,
@@ -78,6 +100,7 @@ def customer_from(item: CustomerItem) -> Customer:
             auto_send=item.auto_send,
             billing_email=item.billing_email,
         ),
+        profile=profile_from_json(item.profile),
     )
 
 
@@ -131,21 +154,41 @@ def entry_from(item: TimeEntryItem) -> TimeEntry:
     )
 
 
+def _line_doc(ln: Line) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "id": ln.id,
+        "kind": str(ln.kind),
+        "description": ln.description,
+        "quantity": dec(ln.quantity),
+        "unitPrice": dec(ln.unit_price),
+        "amount": dec(ln.amount),
+        "minutes": dec(ln.minutes),
+        "ref": ln.ref,
+    }
+    if ln.coverage is not None:
+        c = ln.coverage
+        # One compact row per covered ticket: id, label, minutes.
+        doc["coverage"] = {
+            "contract": c.contract_name,
+            "included": dec(c.included_minutes),
+            "tickets": [[t.ticket_id, t.label, dec(t.minutes)] for t in c.tickets],
+        }
+    return doc
+
+
+def _coverage(doc: dict[str, Any] | None) -> Coverage | None:
+    if doc is None:  # every line but included hours, and lines stored before coverage
+        return None
+    return Coverage(
+        contract_name=doc["contract"],
+        included_minutes=Decimal(doc["included"]),
+        tickets=tuple(CoveredTicket(t[0], t[1], Decimal(t[2])) for t in doc["tickets"]),
+    )
+
+
 def lines_to_json(lines: tuple[Line, ...]) -> str:
     return json.dumps(
-        [
-            {
-                "id": ln.id,
-                "kind": str(ln.kind),
-                "description": ln.description,
-                "quantity": dec(ln.quantity),
-                "unitPrice": dec(ln.unit_price),
-                "amount": dec(ln.amount),
-                "minutes": dec(ln.minutes),
-                "ref": ln.ref,
-            }
-            for ln in lines
-        ],
+        [_line_doc(ln) for ln in lines],
         ensure_ascii=False,
         separators=(",", ":"),
     )
@@ -162,6 +205,7 @@ def lines_from_json(text: str) -> tuple[Line, ...]:
             amount=Decimal(raw["amount"]),
             minutes=_d(raw.get("minutes")),
             ref=raw.get("ref"),
+            coverage=_coverage(raw.get("coverage")),
         )
         for raw in json.loads(text)
     )
@@ -288,6 +332,7 @@ def statement_from(
         sent_revision=None if item.sent_revision is None else int(item.sent_revision),
         sent_at=None if item.sent_at is None else datetime.fromisoformat(item.sent_at),
         adjustments=adjustments,
+        customer_profile=profile_from_json(item.profile),
     )
 
 
@@ -331,6 +376,7 @@ def statement_item(st: Statement, bodies: StatementBodies | None = None) -> Stat
         created_at=st.created_at.isoformat(),
         run_id=st.run_id,
         inputs=inputs,
+        profile=profile_to_json(st.customer_profile),
         send_attempts=0,
     )
 
@@ -466,6 +512,8 @@ def import_items(v: ValidatedImport, existing_org: OrgSettings | None, now: str)
             currency=b.currency,
             auto_send=b.auto_send,
             billing_email=b.billing_email,
+            # The record as the document gives it: details it leaves out are not set.
+            profile=profile_to_json(c.profile),
         )
     for d in v.devices:
         yield DeviceItem(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from psa_billing.domain.errors import InvalidPeriodError
 
@@ -67,10 +68,36 @@ class BillingSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class CustomerProfile:
+    """A customer's optional statement details (None / empty: not set; the
+    organisation's setting applies where there is one). A statement keeps a copy of
+    them as they were when it was billed (docs/documents.md "Bill to")."""
+
+    address_lines: tuple[str, ...] = ()
+    tax_id: str | None = None
+    locale: str | None = None
+    payment_terms_days: int | None = None
+
+    def public(self) -> dict[str, Any]:
+        """The details that are set, in their camelCase names (the import's)."""
+        out: dict[str, Any] = {}
+        if self.address_lines:
+            out["addressLines"] = list(self.address_lines)
+        if self.tax_id is not None:
+            out["taxId"] = self.tax_id
+        if self.locale is not None:
+            out["locale"] = self.locale
+        if self.payment_terms_days is not None:
+            out["paymentTermsDays"] = self.payment_terms_days
+        return out
+
+
+@dataclass(frozen=True, slots=True)
 class Customer:
     id: str
     name: str
     billing: BillingSettings
+    profile: CustomerProfile = field(default_factory=CustomerProfile)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +176,25 @@ class LineKind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class CoveredTicket:
+    """Ticket time a support contract covered (no charge): which ticket, how much."""
+
+    ticket_id: str
+    label: str  # how the customer knows the ticket: "#1042 Printer offline"
+    minutes: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """What an included-hours line accounts for (docs/billing-rules.md "What is billed"
+    2): the contract, the minutes it included and the tickets that used them."""
+
+    contract_name: str
+    included_minutes: Decimal
+    tickets: tuple[CoveredTicket, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Line:
     """One statement line. ``amount`` is rounded to the currency; ``quantity`` is a
     device count or hours (time lines: hours to 2 decimals for display, the exact
@@ -162,6 +208,7 @@ class Line:
     amount: Decimal
     minutes: Decimal | None = None
     ref: str | None = None  # ticket, project or contract id the line is about
+    coverage: Coverage | None = None  # included-hours lines: what the contract covered
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,3 +246,4 @@ class StatementDraft:
     tax: Decimal
     total: Decimal
     inputs: StatementInputs
+    customer_profile: CustomerProfile = field(default_factory=CustomerProfile)

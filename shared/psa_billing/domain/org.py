@@ -9,6 +9,7 @@ refused in every place, with the same words (docs/import-format.md "Organisation
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -37,6 +38,7 @@ from psa_billing.domain.fields import (
     TimeZoneName,
     exact_decimal,
 )
+from psa_billing.domain.model import CustomerProfile
 from psa_billing.domain.money import fraction_digits, to_decimal
 
 
@@ -46,17 +48,6 @@ class Organisation:
     name: str
     address_lines: tuple[str, ...] = ()
     email: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class CustomerProfile:
-    """A customer's optional statement details (None / empty: not set; the
-    organisation's setting applies where there is one)."""
-
-    address_lines: tuple[str, ...] = ()
-    tax_id: str | None = None
-    locale: str | None = None
-    payment_terms_days: int | None = None
 
 
 # ---------------------------------------------------------------- field types
@@ -151,11 +142,27 @@ class _OrgFields(_Settings):
     )
 
 
+def _logo_name(value: object) -> str:
+    if not isinstance(value, str) or not _LOGO_NAME.fullmatch(value):
+        raise PydanticCustomError(
+            "logo", "must be a stored logo's name (set it with `psa-billing org set --logo`)"
+        )
+    return value
+
+
+_LOGO_NAME = re.compile(r"[0-9a-f]{64}\.(?:png|jpg)")
+LogoName = Annotated[str, PlainValidator(_logo_name)]
+
+
 class OrgSettings(_OrgFields):
     """An organisation's settings, whole and valid."""
 
     id: Id
     name: Name
+    # The stored logo (sha256 of the image and its extension; docs/documents.md "Logo").
+    # Not one of the import's or the API's settings: only `org set --logo` checks and
+    # stores an image, then names it here.
+    logo: Annotated[LogoName | None, NotNull] = None
 
     def organisation(self) -> Organisation:
         return Organisation(
@@ -265,3 +272,18 @@ def parse_customer_profile(customer_id: str, data: Mapping[str, object]) -> Cust
         locale=fields.locale,
         payment_terms_days=fields.payment_terms_days,
     )
+
+
+def update_customer_profile(
+    customer_id: str, current: CustomerProfile, changes: Mapping[str, object]
+) -> CustomerProfile:
+    """``current`` with ``changes`` applied (camelCase names; None clears a detail, so
+    the organisation's setting applies again), validated whole like the import's
+    customer record. Raises ``InvalidSettingsError`` (``customer ID: ...``)."""
+    merged: dict[str, object] = current.public()
+    for key, value in changes.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return parse_customer_profile(customer_id, merged)

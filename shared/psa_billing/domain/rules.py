@@ -35,6 +35,8 @@ from typing import NamedTuple
 
 from psa_billing.domain.model import (
     Contract,
+    Coverage,
+    CoveredTicket,
     CustomerPeriodData,
     Device,
     EntryUse,
@@ -94,7 +96,7 @@ def _compute(data: CustomerPeriodData, period: Period) -> StatementDraft | None:
             amount=currency.round(count * billing.per_device_rate),
         )
     lines.add_ticket_lines(scope, tickets)
-    lines.add_included_hours_lines(tickets)
+    lines.add_included_hours_lines(scope, tickets)
     lines.add_project_lines(scope, projects)
     if not lines.lines:
         return None
@@ -137,6 +139,7 @@ def _compute(data: CustomerPeriodData, period: Period) -> StatementDraft | None:
         tax=tax,
         total=subtotal + tax,
         inputs=inputs,
+        customer_profile=customer.profile,  # the statement keeps them as they are now
     )
 
 
@@ -223,6 +226,8 @@ class _Use(NamedTuple):
 class _TicketTime:
     groups: dict[tuple[str, str, Decimal], _TimeGroup] = field(default_factory=dict)
     covered: dict[str, Decimal] = field(default_factory=dict)  # per contract id, > 0
+    # Per contract id: the minutes it covered per ticket id (listed on its line).
+    covered_tickets: dict[str, dict[str, Decimal]] = field(default_factory=dict)
     contracts: dict[str, Contract] = field(default_factory=dict)  # contracts that governed
     uses: list[_Use] = field(default_factory=list)
 
@@ -237,6 +242,7 @@ def _allocate_ticket_time(scope: _Scope, default_rate: Decimal) -> _TicketTime:
     """docs/billing-rules.md "What is billed" 2: contract coverage, splitting, rates."""
     out = _TicketTime()
     groups, covered_by, governing, append = out.groups, out.covered, out.contracts, out.uses.append
+    per_ticket = out.covered_tickets
     contracts = scope.contracts
     contract_on: dict[date, Contract | None] = {}
     remaining: dict[str, Decimal] = {}
@@ -267,6 +273,9 @@ def _allocate_ticket_time(scope: _Scope, default_rate: Decimal) -> _TicketTime:
                     covered = min(left, minutes)  # an entry crossing the limit is split
                     remaining[contract_id] = left - covered
                     covered_by[contract_id] = covered_by.get(contract_id, _ZERO) + covered
+                    used = per_ticket.setdefault(contract_id, {})
+                    ticket_id = e.ticket_id or ""
+                    used[ticket_id] = used.get(ticket_id, _ZERO) + covered
                 else:
                     remaining[contract_id] = left
                 if contract.overage_hourly_rate is not None:
@@ -321,10 +330,11 @@ class _LineBuilder:
         amount: Decimal,
         minutes: Decimal | None = None,
         ref: str | None = None,
+        coverage: Coverage | None = None,
     ) -> None:
         line_id = f"L{len(self.lines) + 1}"
         self.lines.append(
-            Line(line_id, kind, description, quantity, unit_price, amount, minutes, ref)
+            Line(line_id, kind, description, quantity, unit_price, amount, minutes, ref, coverage)
         )
         self.line_of[key] = line_id
 
@@ -350,12 +360,26 @@ class _LineBuilder:
                 ref=ticket.id,
             )
 
-    def add_included_hours_lines(self, time: _TicketTime) -> None:
-        """Informational, amount 0: hours used of hours included, per contract."""
+    def add_included_hours_lines(self, scope: _Scope, time: _TicketTime) -> None:
+        """Informational, amount 0: hours used of hours included, per contract, with the
+        tickets that used them (docs/documents.md: covered time is listed, not hidden)."""
         zero = self.currency.round(_ZERO)
         for contract_id in sorted(time.covered):
             contract = time.contracts[contract_id]
             covered = time.covered[contract_id]
+            used_by = time.covered_tickets[contract_id]
+            tickets = sorted(
+                (scope.tickets[ticket_id] for ticket_id in used_by),
+                key=lambda t: (_natural_key(_ticket_label(t)), t.id),
+            )
+            coverage = Coverage(
+                contract_name=contract.name,
+                included_minutes=max(contract.included_hours * _SIXTY, _ZERO),
+                tickets=tuple(
+                    CoveredTicket(t.id, f"#{_ticket_label(t)} {t.subject}", used_by[t.id])
+                    for t in tickets
+                ),
+            )
             used = hours_for_display(covered)
             included = contract.included_hours.quantize(_HOURS_QUANTUM, ROUND_HALF_UP)
             self.add(
@@ -367,6 +391,7 @@ class _LineBuilder:
                 amount=zero,
                 minutes=covered,
                 ref=contract_id,
+                coverage=coverage,
             )
 
     def add_project_lines(self, scope: _Scope, time: _ProjectTime) -> None:

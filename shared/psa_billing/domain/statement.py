@@ -13,7 +13,14 @@ from enum import StrEnum
 from typing import Any
 
 from psa_billing.domain.adjustments import Adjustment, Effective, Totals, effective_or_problem
-from psa_billing.domain.model import Line, LineKind, Period, StatementDraft, StatementInputs
+from psa_billing.domain.model import (
+    CustomerProfile,
+    Line,
+    LineKind,
+    Period,
+    StatementDraft,
+    StatementInputs,
+)
 from psa_billing.domain.money import Currency, format_amount
 
 
@@ -87,6 +94,9 @@ class Statement:
     # Allocated when the statement is created (the organisation's sequence); empty until
     # then, and for statements made before numbering existed (see ``number``).
     allocated_number: str = ""
+    # The customer's address, tax id, locale and payment terms as they were when the
+    # statement was billed: a statement is a document of its moment (docs/documents.md).
+    customer_profile: CustomerProfile = field(default_factory=CustomerProfile)
 
     @property
     def number(self) -> str:
@@ -139,6 +149,7 @@ class Statement:
             created_at=created_at,
             run_id=run_id,
             inputs=draft.inputs,
+            customer_profile=draft.customer_profile,
         )
 
     def public(self) -> dict[str, Any]:
@@ -159,6 +170,7 @@ class Statement:
             "revision": self.revision,
             "autoSend": self.auto_send,
             "billingEmail": self.billing_email,
+            "billTo": self.customer_profile.public(),
             "createdAt": self.created_at.isoformat(),
             "runId": self.run_id,
             "lines": [line_public(line, cur) for line in now.lines],
@@ -244,4 +256,10 @@ def line_public(line: Line, cur: Currency) -> dict[str, Any]:
         out["minutes"] = f"{line.minutes.normalize():f}"
     if line.ref is not None:
         out["ref"] = line.ref
+    if line.coverage is not None:
+        out["includedMinutes"] = f"{line.coverage.included_minutes.normalize():f}"
+        out["covered"] = [
+            {"ticketId": t.ticket_id, "ticket": t.label, "minutes": f"{t.minutes.normalize():f}"}
+            for t in line.coverage.tickets
+        ]
     return out

@@ -62,12 +62,13 @@ from psa_billing.domain.model import (
     BillingSettings,
     Contract,
     Customer,
+    CustomerProfile,
     Device,
     Project,
     Ticket,
     TimeEntry,
 )
-from psa_billing.domain.org import CustomerProfile, OrgSettingsUpdate
+from psa_billing.domain.org import OrgSettingsUpdate
 from psa_billing.domain.text import printable
 
 # ---------------------------------------------------------------- JSON reading
@@ -210,7 +211,9 @@ class CustomerRecord(_Record):
     locale: Annotated[LocaleTag | None, NotNull] = None
 
     def to_domain(self) -> Customer:
-        return Customer(id=self.id, name=self.name, billing=self.billing.to_domain())
+        return Customer(
+            id=self.id, name=self.name, billing=self.billing.to_domain(), profile=self.profile()
+        )
 
     def profile(self) -> CustomerProfile:
         """The customer's optional statement details (absent fields: not set)."""

@@ -38,7 +38,7 @@ from psa_billing.domain.model import (
     TimeEntry,
 )
 from psa_billing.domain.money import Currency
-from psa_billing.domain.org import CustomerProfile, OrgSettingsUpdate
+from psa_billing.domain.org import OrgSettingsUpdate
 from psa_billing.domain.text import printable
 from psa_billing.ingest.document import (
     RECORD_ARRAYS,
@@ -181,8 +181,6 @@ class ValidatedImport:
     entry_customers: dict[str, str]
     """Time entry id -> customer id, through its ticket or project (document or existing)."""
     warnings: list[Problem] = field(default_factory=list)
-    customer_profiles: dict[str, CustomerProfile] = field(default_factory=dict)
-    """Customer id -> its optional statement details (address, tax id, locale, terms)."""
     org_settings: OrgSettingsUpdate | None = None
     """The document's ``organisation`` object: settings to change, the rest kept
     (``org_settings.changes()`` for ``update_org_settings``)."""
@@ -646,6 +644,5 @@ def _validate(data: Any, existing: ExistingData) -> ValidatedImport:
         entries=[r.to_domain() for r in read.entries],
         entry_customers=entry_customers,
         warnings=warnings,
-        customer_profiles={r.id: r.profile() for r in read.customers},
         org_settings=read.org_settings,
     )

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from psa_billing.dal.keys import pdf_key
+from psa_billing.dal.keys import logo_key, pdf_key
 from psa_billing.domain.adjustments import AdjustmentKind, effective_or_problem
 from psa_billing.domain.errors import BillingError
 from psa_billing.domain.model import Line, LineKind
@@ -29,7 +30,7 @@ from psa_billing.logic.transient import TransientError
 from psa_billing.render.email import build_statement_email
 from psa_billing.render.fonts import MissingGlyphsError, missing_glyphs
 from psa_billing.render.pdf import render_statement_pdf
-from psa_billing.render.view import ChangeView, LineView, OrgView, StatementView
+from psa_billing.render.view import ChangeView, CoveredTime, LineView, OrgView, StatementView
 
 
 class StatementNotFoundError(BillingError):
@@ -45,21 +46,44 @@ _TIME_KINDS = frozenset({LineKind.TICKET_TIME, LineKind.PROJECT_TIME, LineKind.I
 _ADDED_KINDS = {LineKind.CREDIT: "credit", LineKind.CHARGE: "charge"}
 
 
+def _whole_minutes(minutes: Decimal) -> int:
+    """Covered time as printed (the nearest minute; it is never charged)."""
+    return int(minutes.to_integral_value(ROUND_HALF_UP))
+
+
 def _line_view(ln: Line, *, edited: bool = False) -> LineView:
     minutes = (
         int(ln.minutes)
         if ln.kind in _TIME_KINDS and ln.minutes is not None and ln.minutes == int(ln.minutes)
         else None
     )
+    cover = ln.coverage
+    if cover is None:
+        return LineView(
+            id=ln.id,
+            kind=str(ln.kind),
+            description=ln.description,
+            quantity=ln.quantity,
+            unit_price=ln.unit_price,
+            amount=ln.amount,
+            edited=edited,
+            minutes=minutes,
+        )
+    # An included-hours line: "Used 8 h 30 min of 10 h included" and the tickets that
+    # used them are printed under the contract's name (docs/documents.md "Lines"); its
+    # stored description (hours as decimals) stays what the API and the CSV show, unless
+    # someone edited it.
     return LineView(
         id=ln.id,
         kind=str(ln.kind),
-        description=ln.description,
+        description=ln.description if edited else f"{cover.contract_name}: included hours",
         quantity=ln.quantity,
         unit_price=ln.unit_price,
         amount=ln.amount,
         edited=edited,
         minutes=minutes,
+        included_minutes=_whole_minutes(cover.included_minutes),
+        covered=tuple(CoveredTime(t.label, _whole_minutes(t.minutes)) for t in cover.tickets),
     )
 
 
@@ -88,7 +112,7 @@ def _changes(before: tuple[Line, ...], after: tuple[Line, ...]) -> tuple[ChangeV
     return tuple(out)
 
 
-def statement_view(st: Statement, org: OrgSettings) -> StatementView:
+def statement_view(st: Statement, org: OrgSettings, logo: bytes | None = None) -> StatementView:
     """What the PDF and the email show: the current revision (docs/billing-rules.md
     "Adjustments": originals with their latest edit, plus added lines), dated in the
     organisation's time zone ("Statement documents"). A revision says what it replaces
@@ -96,7 +120,13 @@ def statement_view(st: Statement, org: OrgSettings) -> StatementView:
     now = st.current()
     edited = {a.line_id for a in st.adjustments if a.kind is AdjustmentKind.EDIT}
     issued = st.created_at.astimezone(ZoneInfo(org.time_zone)).date()
-    terms = org.payment_terms_days
+    # The customer's own terms and locale, as billed, where set; else the organisation's.
+    bill_to = st.customer_profile
+    terms = (
+        bill_to.payment_terms_days
+        if bill_to.payment_terms_days is not None
+        else org.payment_terms_days
+    )
     previous_sent_on = previous_total = None
     changes: tuple[ChangeView, ...] = ()
     if st.sent_revision is not None and st.sent_revision < st.revision and st.sent_at:
@@ -122,14 +152,17 @@ def statement_view(st: Statement, org: OrgSettings) -> StatementView:
             payment_instructions=org.payment_instructions or "",
             payment_link=org.payment_link or "",
             footer_note=org.footer_note or "",
+            logo=logo,
         ),
         customer_id=st.customer_id,
         customer_name=st.customer_name,
         billing_email=st.billing_email,
+        customer_address_lines=bill_to.address_lines,
+        customer_tax_id=bill_to.tax_id or "",
         period=st.period,
         issue_date=issued,
         due_date=issued + timedelta(days=terms) if terms is not None else None,
-        locale=org.default_locale or "en-GB",
+        locale=bill_to.locale or org.default_locale or "en-GB",
         currency=st.currency,
         lines=tuple(_line_view(ln, edited=ln.id in edited) for ln in now.lines),
         subtotal=now.subtotal,
@@ -162,6 +195,14 @@ def render_statement(
         if found is None:
             raise StatementNotFoundError(f"statement {task.statement_id!r} does not exist")
         st = found
+    return render_revision(st, repo, store, orgs)
+
+
+def render_revision(
+    st: Statement, repo: RenderRepository, store: PdfStore, orgs: OrgDirectory
+) -> RenderResult:
+    """Render the statement's current revision as the caller holds it (nothing is read
+    again) into S3, and hold it for review when the PDF cannot show every character."""
     key, _, held = store_pdf(st, store, orgs)
     if held:
         repo.hold_for_review(st.id, st.revision, held)
@@ -174,11 +215,33 @@ def store_pdf(st: Statement, store: PdfStore, orgs: OrgDirectory) -> tuple[str, 
     Returns the key, the bytes rendered (the caller may send them from memory) and, when
     the PDF cannot show every character, why it must be held for review."""
     key = statement_pdf_key(st)
-    view = statement_view(st, orgs.get(st.org_id))
+    org = orgs.get(st.org_id)
+    view = statement_view(st, org, org_logo(org, store))
     missing = missing_glyphs(view)
     pdf = render_statement_pdf(view)
     store.put_new(key, pdf, "application/pdf")
     return key, pdf, str(MissingGlyphsError(missing)) if missing else None
+
+
+# Logos by key. A key names its content (dal/keys.logo_key), so an entry never goes
+# stale: a warm render function reads each organisation's logo once.
+_LOGOS: dict[str, bytes] = {}
+_LOGOS_KEPT = 64
+
+
+def org_logo(org: OrgSettings, store: PdfStore) -> bytes | None:
+    """The organisation's logo, when it has one (docs/documents.md "Logo"): one
+    GetObject the first time this process needs it."""
+    if org.logo is None:
+        return None
+    key = logo_key(org.id, org.logo)
+    data = _LOGOS.get(key)
+    if data is None:
+        data = store.get(key)
+        if len(_LOGOS) >= _LOGOS_KEPT:
+            _LOGOS.clear()
+        _LOGOS[key] = data
+    return data
 
 
 def send_statement(

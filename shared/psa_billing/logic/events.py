@@ -21,7 +21,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from psa_billing.domain.model import Line, LineKind, Period
+from psa_billing.domain.model import (
+    Coverage,
+    CoveredTicket,
+    CustomerProfile,
+    Line,
+    LineKind,
+    Period,
+)
 from psa_billing.domain.run import Outcome
 from psa_billing.domain.statement import Statement, StatementStatus
 
@@ -91,6 +98,59 @@ class BillTask(Wire):
     customer_id: str = Field(alias="customerId")
 
 
+class CoveredTicketDoc(Wire):
+    ticket_id: str = Field(alias="ticketId")
+    label: str
+    minutes: Decimal
+
+
+class CoverageDoc(Wire):
+    contract_name: str = Field(alias="contractName")
+    included_minutes: Decimal = Field(alias="includedMinutes")
+    tickets: list[CoveredTicketDoc] = []
+
+    @classmethod
+    def of(cls, c: Coverage) -> CoverageDoc:
+        return cls(
+            contract_name=c.contract_name,
+            included_minutes=c.included_minutes,
+            tickets=[
+                CoveredTicketDoc(ticket_id=t.ticket_id, label=t.label, minutes=t.minutes)
+                for t in c.tickets
+            ],
+        )
+
+    def coverage(self) -> Coverage:
+        return Coverage(
+            self.contract_name,
+            self.included_minutes,
+            tuple(CoveredTicket(t.ticket_id, t.label, t.minutes) for t in self.tickets),
+        )
+
+
+class ProfileDoc(Wire):
+    """The customer's statement details the statement was billed with."""
+
+    address_lines: list[str] = Field(default=[], alias="addressLines")
+    tax_id: str | None = Field(default=None, alias="taxId")
+    locale: str | None = None
+    payment_terms_days: int | None = Field(default=None, alias="paymentTermsDays")
+
+    @classmethod
+    def of(cls, p: CustomerProfile) -> ProfileDoc:
+        return cls(
+            address_lines=list(p.address_lines),
+            tax_id=p.tax_id,
+            locale=p.locale,
+            payment_terms_days=p.payment_terms_days,
+        )
+
+    def profile(self) -> CustomerProfile:
+        return CustomerProfile(
+            tuple(self.address_lines), self.tax_id, self.locale, self.payment_terms_days
+        )
+
+
 class LineDoc(Wire):
     id: str
     kind: LineKind
@@ -100,6 +160,7 @@ class LineDoc(Wire):
     amount: Decimal
     minutes: Decimal | None = None
     ref: str | None = None
+    coverage: CoverageDoc | None = None
 
     @classmethod
     def of(cls, line: Line) -> LineDoc:
@@ -112,6 +173,7 @@ class LineDoc(Wire):
             amount=line.amount,
             minutes=line.minutes,
             ref=line.ref,
+            coverage=CoverageDoc.of(line.coverage) if line.coverage else None,
         )
 
     def line(self) -> Line:
@@ -124,6 +186,7 @@ class LineDoc(Wire):
             amount=self.amount,
             minutes=self.minutes,
             ref=self.ref,
+            coverage=self.coverage.coverage() if self.coverage else None,
         )
 
 
@@ -148,6 +211,7 @@ class StatementDoc(Wire):
     created_at: datetime = Field(alias="createdAt")
     run_id: str = Field(alias="runId")
     number: str
+    profile: ProfileDoc = Field(default_factory=ProfileDoc)
 
     @classmethod
     def of(cls, st: Statement) -> StatementDoc:
@@ -169,6 +233,7 @@ class StatementDoc(Wire):
             billing_email=st.billing_email,
             created_at=st.created_at,
             run_id=st.run_id,
+            profile=ProfileDoc.of(st.customer_profile),
         )
 
     def statement(self) -> Statement:
@@ -191,6 +256,7 @@ class StatementDoc(Wire):
             created_at=self.created_at,
             run_id=self.run_id,
             allocated_number=self.number,
+            customer_profile=self.profile.profile(),
         )
 
 

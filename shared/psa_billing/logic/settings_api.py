@@ -8,7 +8,7 @@ keeps its currency: statements and their adjustments are in it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -17,9 +17,14 @@ from psa_billing.auth.roles import ORG_SETTINGS_ROLE, Principal
 from psa_billing.dal.access import SettingsChange
 from psa_billing.dal.serde import dec
 from psa_billing.domain.errors import BillingError
-from psa_billing.domain.model import BillingSettings, Customer
+from psa_billing.domain.model import BillingSettings, Customer, CustomerProfile
 from psa_billing.domain.money import Currency, format_amount
-from psa_billing.domain.org import OrgSettings, new_org_settings, update_org_settings
+from psa_billing.domain.org import (
+    OrgSettings,
+    new_org_settings,
+    update_customer_profile,
+    update_org_settings,
+)
 from psa_billing.domain.statement import format_percent
 from psa_billing.ingest.document import BillingRecord
 from psa_billing.logic.billing_api import NotFound, check_org
@@ -47,6 +52,8 @@ class CustomerSettings(Protocol):
         *,
         actor: str,
         at: str,
+        old_profile: CustomerProfile,
+        new_profile: CustomerProfile,
     ) -> SettingsChange: ...
     def settings_history(
         self, org_id: str, customer_id: str, limit: int = 50
@@ -99,6 +106,8 @@ def billing_view(org_id: str, customer: Customer, history: list[SettingsChange])
         "currency": b.currency,
         "autoSend": b.auto_send,
         "billingEmail": b.billing_email,
+        # The customer's statement details (docs/documents.md "Bill to"), those set.
+        **customer.profile.public(),
         "history": [{"at": h.at, "actor": h.actor, "changes": h.changes} for h in history],
     }
 
@@ -118,7 +127,11 @@ def put_billing(
     record: BillingRecord,
     *,
     clock: Callable[[], datetime],
+    profile_changes: Mapping[str, object] | None = None,
 ) -> dict[str, Any]:
+    """The billing settings replaced whole; the statement details in
+    ``profile_changes`` (address, tax id, locale, payment terms) changed one by one,
+    validated like the import's customer record (None clears one)."""
     org, customer = _find(store, principal, customer_id, org_id)
     check_org(principal, org, write=True, what=f"customer {customer_id!r}")
     new = record.to_domain()
@@ -135,12 +148,15 @@ def put_billing(
                 f"allows ({cur.exponent})"
             )
     old = customer.billing
+    profile = customer.profile
+    if profile_changes:
+        profile = update_customer_profile(customer_id, profile, profile_changes)
     if new.currency != old.currency and store.customer_was_billed(org, customer_id):
         raise CurrencyLocked(
             f"customer {customer_id} has statements in {old.currency}; its currency cannot "
             "change (statements and their adjustments keep the currency they were billed in)"
         )
-    if new != old:
+    if new != old or profile != customer.profile:
         store.update_customer_billing(
             org,
             customer_id,
@@ -148,8 +164,10 @@ def put_billing(
             new,
             actor=principal.actor,
             at=clock().isoformat(timespec="seconds"),
+            old_profile=customer.profile,
+            new_profile=profile,
         )
-    updated = Customer(id=customer.id, name=customer.name, billing=new)
+    updated = Customer(id=customer.id, name=customer.name, billing=new, profile=profile)
     return billing_view(org, updated, store.settings_history(org, customer_id))
 
 

@@ -10,6 +10,7 @@ from psa_billing.logic.adjusting import Change, Charge, Credit, LineEdit, build_
 from psa_billing.logic.delivery import (
     StatementNotFoundError,
     email_claimed,
+    render_revision,
     statement_pdf_key,
     store_pdf,
 )
@@ -44,20 +45,29 @@ def adjust(
     actor: str,
     reason: str,
     clock: Clock,
+    store: PdfStore,
+    orgs: OrgDirectory,
 ) -> Statement:
-    """Append one adjustment (validated against the current revision) and return the
-    adjusted statement. An invalid adjustment raises and appends nothing."""
+    """Append one adjustment (validated against the current revision), render the new
+    revision's PDF into S3 and return the adjusted statement. An invalid adjustment
+    raises and appends nothing.
+
+    docs/billing-rules.md "Statement documents": every revision that exists has its
+    PDF, rendered when the revision is created (the API does it through the render
+    function); here from memory, as ``deliver`` does."""
     st = load(repo, statement_id)
     at = clock().isoformat(timespec="seconds")
     adj = build_adjustment(st, change, at=at, actor=actor, reason=reason)
     repo.append_adjustment(st, adj)
     # As stored now, without reading it back (the append is one conditional transaction).
-    return replace(
+    adjusted = replace(
         st,
         revision=adj.number,
         status=StatementStatus.PENDING_REVIEW,
         adjustments=(*st.adjustments, adj),
     )
+    held = render_revision(adjusted, repo, store, orgs).held
+    return replace(adjusted, last_error=held) if held else adjusted
 
 
 def pdf_bytes(

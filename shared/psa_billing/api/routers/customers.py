@@ -33,7 +33,8 @@ OrgQuery = Annotated[
     "/{customer_id}/billing",
     response_model=CustomerBillingPublic,
     responses=documented(401, 403, 404),
-    summary="Per-device rate, hourly rate, tax, currency, auto-send, billing email",
+    summary="Per-device rate, hourly rate, tax, currency, auto-send, billing email, and the "
+    "statement details (address, tax id, locale, payment terms)",
 )
 def get_billing(
     principal: CurrentPrincipal, access: Access, customer_id: CustomerId, org_id: OrgQuery = None
@@ -45,7 +46,8 @@ def get_billing(
     "/{customer_id}/billing",
     response_model=CustomerBillingPublic,
     responses=documented(401, 403, 404, 409),
-    summary="Change the billing settings (validated as the import validates them)",
+    summary="Change the billing settings and statement details (validated as the import "
+    "validates them)",
 )
 def put_billing(
     principal: CurrentPrincipal,
@@ -60,10 +62,19 @@ def put_billing(
 ) -> JSONResponse:
     # The import model's Decimal fields do not round-trip through model_dump: hash the
     # validated values instead.
-    request = {name: str(getattr(body, name)) for name in type(body).model_fields}
+    # validated values instead (the fields given: a detail left out is kept, not cleared).
+    request = {name: str(getattr(body, name)) for name in sorted(body.model_fields_set)}
 
     def work() -> tuple[int, dict[str, Any]]:
-        doc = uc.put_billing(access, principal, customer_id, org_id, body, clock=utc_now)
+        doc = uc.put_billing(
+            access,
+            principal,
+            customer_id,
+            org_id,
+            body,
+            clock=utc_now,
+            profile_changes=body.profile_changes(),
+        )
         return 200, CustomerBillingPublic.model_validate(doc).model_dump(by_alias=True)
 
     status, doc = idem.run(
