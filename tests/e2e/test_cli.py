@@ -289,6 +289,58 @@ def test_review_adjust_send_and_resend_through_the_command_line(
     assert all(m["attachments"][0]["size"] > 1000 for m in to_customer)
 
 
+def test_org_logo_is_checked_stored_and_printed_and_each_adjusted_revision_has_its_pdf(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    import io
+
+    from PIL import Image
+    from pypdf import PdfReader
+
+    from psa_billing.render.samples import logo_png
+
+    doc = tmp_path / "logo.json"
+    made = cli(
+        cli_env,
+        "demo-data",
+        *("--customers", "3", "--seed", "9", "--period", "2026-07"),
+        *("--org", "cli-logo", "--output", str(doc)),
+    )
+    assert made.returncode == 0, made.stderr
+    assert cli(cli_env, "import", str(doc)).returncode == 0
+
+    gif = tmp_path / "logo.gif"
+    Image.new("RGB", (60, 20)).save(gif, format="GIF")
+    refused = cli(cli_env, "org", "set", "cli-logo", "--logo", str(gif))
+    assert refused.returncode != 0
+    assert refused.stderr.strip() == f"psa-billing: {gif}: a GIF image; use PNG or JPEG"
+    png = tmp_path / "logo.png"
+    png.write_bytes(logo_png())
+    accepted = cli(cli_env, "org", "set", "cli-logo", "--logo", str(png))
+    assert accepted.returncode == 0, accepted.stderr
+    assert any(line.startswith("logo: ") for line in accepted.stdout.splitlines())
+
+    assert cli(cli_env, "run", "--org", "cli-logo", "--period", "2026-07").returncode == 0
+    listed = json.loads(cli(cli_env, "statements", "list", "--org", "cli-logo", "--json").stdout)
+    st = listed[0]
+    for args in (
+        ("--line", "L1", "--description", "Agreed with finance"),
+        ("--credit", "1", "--description", "Goodwill"),
+    ):
+        done = cli(cli_env, "statements", "adjust", st["id"], *args, "--reason", "query")
+        assert done.returncode == 0, done.stderr
+
+    # Revision 1 was never current when a PDF was asked for: `adjust` rendered it.
+    for rev in ("0", "1"):
+        out = tmp_path / f"r{rev}.pdf"
+        saved = cli(cli_env, "statements", "pdf", st["id"], "--revision", rev, "-o", str(out))
+        assert saved.returncode == 0, saved.stderr
+        reader = PdfReader(io.BytesIO(out.read_bytes()))
+        assert len(reader.pages[0].images) == 1  # the logo
+        text = reader.pages[0].extract_text()
+        assert ("Agreed with finance" in text) is (rev == "1")
+
+
 def _no_stack_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_"))}
     env["PSA_BILLING_LOCAL_PORT"] = str(_free_port())  # nothing listens there

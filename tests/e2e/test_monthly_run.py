@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import timedelta
 from email.header import decode_header, make_header
 from email.utils import parseaddr
 from typing import Any
@@ -188,3 +189,103 @@ def test_rerun_after_a_failure_bills_just_the_failed_customer(repo: Any, org_id:
     assert second.summary["counts"]["already_billed"] == others
     assert victim in {s.customer_id for s in repo.list_statements(org_id, str(PERIOD))}
     assert json.loads(json.dumps(second.summary))["counts"]["failed"] == 0
+
+
+def test_statement_pdf_prints_the_customers_details_locale_and_covered_tickets(
+    repo: Any, org_id: str
+) -> None:
+    """Import -> run -> PDF: what the import says of a customer (address, tax id,
+    locale, terms) is on its statement as billed, and the tickets its contract covered
+    are listed on the included-hours line (docs/documents.md)."""
+    from psa_billing import runtime
+    from psa_billing.logic.importing import import_document
+
+    doc = {
+        "orgId": org_id,
+        "orgName": "Kestrel IT",
+        "organisation": {"paymentTermsDays": 30, "defaultLocale": "en-GB"},
+        "customers": [
+            {
+                "id": "c-de",
+                "name": "Müller GmbH",
+                "billing": {
+                    "perDeviceRate": "4.50",
+                    "defaultHourlyRate": "95.00",
+                    "taxPercent": "19",
+                    "currency": "EUR",
+                    "autoSend": False,
+                    "billingEmail": "ap@mueller.example",
+                    "paymentTermsDays": 14,
+                },
+                "addressLines": ["Hauptstraße 5", "10115 Berlin"],
+                "taxId": "DE811907980",
+                "locale": "de-DE",
+            },
+            {
+                "id": "c-uk",
+                "name": "Plain Ltd",
+                "billing": {
+                    "perDeviceRate": "4.50",
+                    "defaultHourlyRate": "95.00",
+                    "taxPercent": "20",
+                    "currency": "GBP",
+                    "autoSend": False,
+                    "billingEmail": "ap@plain.example",
+                },
+            },
+        ],
+        "devices": [
+            {"id": f"d-{c}-{i}", "customerId": c, "linkedOn": "2026-01-01"}
+            for c in ("c-de", "c-uk")
+            for i in range(3)
+        ],
+        "tickets": [
+            {"id": "t1", "customerId": "c-de", "subject": "Drucker offline", "number": "1042"},
+            {"id": "t2", "customerId": "c-de", "subject": "VPN trennt sich", "number": "1040"},
+        ],
+        "contracts": [
+            {
+                "id": "k1",
+                "customerId": "c-de",
+                "name": "Gold support",
+                "includedHours": "5",
+                "startDate": "2026-01-01",
+            }
+        ],
+        "timeEntries": [
+            {"id": "e1", "ticketId": "t2", "date": "2026-10-06", "minutes": 150, "billable": True},
+            {"id": "e2", "ticketId": "t1", "date": "2026-10-07", "minutes": 200, "billable": True},
+        ],
+    }
+    import_document(json.dumps(doc).encode(), repo, clock=runtime.utc_now, leases=runtime.leases())
+
+    assert bill(repo, org_id, PERIOD).summary["counts"]["billed"] == 2
+
+    stored = {s.customer_id: s for s in repo.list_statements(org_id, str(PERIOD))}
+    s3 = boto3.client("s3")
+
+    def pdf_of(st: Statement) -> str:
+        key = statement_pdf_key(st)
+        body = s3.get_object(Bucket=config.bucket().statements_bucket, Key=key)["Body"]
+        return " ".join(_pdf_text(body.read()).replace("\xa0", " ").split())
+
+    de = stored["c-de"]
+    assert de.public()["billTo"] == {
+        "addressLines": ["Hauptstraße 5", "10115 Berlin"],
+        "taxId": "DE811907980",
+        "locale": "de-DE",
+        "paymentTermsDays": 14,
+    }
+    text = pdf_of(de)
+    assert "Hauptstraße 5 10115 Berlin Tax ID: DE811907980" in text
+    fmt = formatter("de-DE", "EUR")
+    issued = de.created_at.date()  # the organisation's time zone is UTC
+    assert f"Due by {fmt.date(issued + timedelta(days=14))}" in text  # the customer's terms
+    for figure in (de.subtotal, de.tax, de.total):
+        assert fmt.money(figure) in text
+    assert "Used 5 h of 5 h included" in text
+    assert "Covered: #1040 VPN trennt sich Covered: #1042 Drucker offline" in text
+    # Without details: the organisation's locale and terms, no empty labels.
+    uk = pdf_of(stored["c-uk"])
+    assert "Tax ID" not in uk
+    assert f"Due by {formatter('en-GB', 'GBP').date(issued + timedelta(days=30))}" in uk

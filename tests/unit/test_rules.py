@@ -12,8 +12,11 @@ from psa_billing.domain.errors import InvalidPeriodError, UnknownCurrencyError
 from psa_billing.domain.model import (
     BillingSettings,
     Contract,
+    Coverage,
+    CoveredTicket,
     Customer,
     CustomerPeriodData,
+    CustomerProfile,
     Device,
     EntryUse,
     Line,
@@ -333,6 +336,54 @@ def test_included_minutes_are_consumed_in_date_then_entry_id_order() -> None:
     # t1: 15 × 100 / 60 = 25.00; t2: 60 × 100 / 60 = 100.00
     assert (t1_line.ref, t1_line.amount) == ("t1", D("25.00"))
     assert (t2_line.ref, t2_line.amount) == ("t2", D("100.00"))
+
+
+def test_included_hours_line_lists_each_ticket_it_covered_with_its_minutes() -> None:
+    # 120 included: t2 (#102) takes 45, t1 (#101) 60 then 15 of a 30-minute entry.
+    data = make_data(
+        contracts=(contract(included_hours="2"),),
+        entries=(
+            ticket_entry("e1", mar(3), 45, ticket="t2"),
+            ticket_entry("e2", mar(4), 60),
+            ticket_entry("e3", mar(5), 30),
+            ticket_entry("e4", mar(6), 20, ticket="t2"),
+        ),
+    )
+    draft = statement(data)
+    included = only_line(draft, LineKind.INCLUDED_HOURS)
+    assert included.coverage == Coverage(
+        contract_name="Gold support",
+        included_minutes=D(120),
+        tickets=(  # in ticket order, as the ticket lines are
+            CoveredTicket("t1", "#101 Printer jam", D(75)),
+            CoveredTicket("t2", "#102 VPN down", D(45)),
+        ),
+    )
+    # What a contract covered adds up to the line's minutes; the rest is billed.
+    assert sum(t.minutes for t in included.coverage.tickets) == included.minutes == D(120)
+    t1_line, t2_line = lines_of(draft, LineKind.TICKET_TIME)
+    assert (t1_line.minutes, t2_line.minutes) == (D(15), D(20))
+
+
+def test_only_included_hours_lines_carry_a_coverage() -> None:
+    data = make_data(
+        devices=(device("d1", mar(1)),),
+        contracts=(contract(included_hours="1"),),
+        entries=(ticket_entry("e1", mar(3), 90),),
+    )
+    draft = statement(data)
+    assert [(ln.kind, ln.coverage is not None) for ln in draft.lines] == [
+        (LineKind.DEVICES, False),
+        (LineKind.TICKET_TIME, False),
+        (LineKind.INCLUDED_HOURS, True),
+    ]
+
+
+def test_statement_keeps_the_customers_details_as_they_were_when_billed() -> None:
+    profile = CustomerProfile(("1 High St", "Leeds"), "GB123456789", "de-DE", 14)
+    data = make_data(devices=(device("d1", mar(1)),))
+    data = replace(data, customer=replace(data.customer, profile=profile))
+    assert statement(data).customer_profile == profile
 
 
 def test_fractional_included_hours_cover_fractional_minutes() -> None:

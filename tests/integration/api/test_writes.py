@@ -264,6 +264,57 @@ def test_customer_billing_settings_are_validated_and_recorded(
     assert codes == [422] * len(bad)
 
 
+def test_customer_statement_details_change_one_by_one_and_are_validated_like_the_import(
+    http: Any, repo: Any, org_id: str, admin: Any
+) -> None:
+    from tests.integration.api.seed import PERIOD
+    from tests.support import load_demo
+
+    _, t = admin
+    load_demo(repo, org_id, customers=1, seed=7, period=PERIOD)
+    url = "/api/customers/cust-0001/billing"
+    doc = http.get(url, headers=t).json()
+    billing = {k: doc[k] for k in _BILLING_FIELDS}
+    details = {
+        "addressLines": ["Hauptstraße 5", "10115 Berlin"],
+        "taxId": "DE811907980",
+        "locale": "de-DE",
+        "paymentTermsDays": 14,
+    }
+    resp = http.put(url, json={**billing, **details}, headers=t)
+    assert resp.status_code == 200, resp.text
+    assert {k: resp.json()[k] for k in details} == details
+    assert set(resp.json()["history"][0]["changes"]) == set(details)
+    # Left out: kept. Null: cleared (the organisation's setting applies again).
+    resp = http.put(url, json={**billing, "locale": None}, headers=t)
+    assert resp.status_code == 200, resp.text
+    got = resp.json()
+    assert got["locale"] is None and got["taxId"] == "DE811907980"
+    assert got["history"][0]["changes"] == {"locale": {"from": "de-DE", "to": None}}
+    stored = repo.load_customer_period(org_id, "cust-0001", PERIOD).customer.profile
+    assert (stored.locale, stored.tax_id, stored.payment_terms_days) == (None, "DE811907980", 14)
+    bad = [
+        {**billing, "locale": "xx-YY"},
+        {**billing, "locale": "en_GB"},
+        {**billing, "taxId": "GB 123; DROP"},
+        {**billing, "addressLines": ["ok", "bad\nline"]},
+        {**billing, "paymentTermsDays": 400},
+    ]
+    codes = [http.put(url, json=b, headers=t).status_code for b in bad]
+    assert codes == [422] * len(bad)
+    assert http.get(url, headers=t).json()["taxId"] == "DE811907980"  # nothing changed
+
+
+_BILLING_FIELDS = (
+    "perDeviceRate",
+    "defaultHourlyRate",
+    "taxPercent",
+    "currency",
+    "autoSend",
+    "billingEmail",
+)
+
+
 def test_a_billed_customer_keeps_its_currency(
     http: Any, repo: Any, org_id: str, admin: Any
 ) -> None:
