@@ -159,6 +159,8 @@ def export_outputs(out: Path) -> tuple[list[Path], list[Path]]:
         Bucket=_bucket(), Prefix="statements/"
     ):
         for obj in page.get("Contents", []):
+            if not obj["Key"].endswith(".pdf"):
+                continue  # a logo, or a very big month's lines (dal/bodies.py)
             path = pdf_dir / obj["Key"].removeprefix("statements/").replace("/", "_")
             path.write_bytes(s3.get_object(Bucket=_bucket(), Key=obj["Key"])["Body"].read())
             pdfs.append(path)
