@@ -273,6 +273,19 @@ def _billing_schema(schema: dict[str, Any]) -> None:
     props["currency"] = {"type": "string", "pattern": "^[A-Z]{3}$", "examples": ["GBP"]}
     props["autoSend"] = {"type": "boolean"}
     props["billingEmail"] = {"type": "string", "format": "email", "maxLength": 254}
+    # The statement details: left out, kept; null, cleared (docs/api.md).
+    props["paymentTermsDays"] = {"type": ["integer", "null"], "minimum": 0, "maximum": 365}
+    props["addressLines"] = {
+        "type": ["array", "null"],
+        "maxItems": 6,
+        "items": {"type": "string", "minLength": 1, "maxLength": 100},
+    }
+    props["taxId"] = {"type": ["string", "null"], "pattern": r"^[A-Za-z0-9][A-Za-z0-9 ./-]{0,39}$"}
+    props["locale"] = {
+        "type": ["string", "null"],
+        "examples": ["en-GB", "de-DE"],
+        "description": "A locale Babel has data for",
+    }
 
 
 # The customer's statement details: a field left out is kept, null clears it (the
