@@ -125,22 +125,38 @@ def print_statement(st: Statement) -> None:
     cur = Currency.of(st.currency)
     click.echo(f"Statement {st.number}  ({st.id})")
     click.echo(f"  customer  {st.customer_name} <{st.billing_email}>")
+    bill_to = st.customer_profile  # as billed (docs/documents.md)
+    if bill_to.address_lines:
+        click.echo(f"  address   {', '.join(bill_to.address_lines)}")
+    if bill_to.tax_id:
+        click.echo(f"  tax id    {bill_to.tax_id}")
+    if bill_to.locale or bill_to.payment_terms_days is not None:
+        terms = bill_to.payment_terms_days
+        click.echo(
+            f"  locale    {bill_to.locale or '(organisation default)'}   payment terms "
+            + (f"{terms} days" if terms is not None else "(organisation default)")
+        )
     click.echo(f"  period    {st.period}   currency {st.currency}   revision {st.revision}")
     click.echo(f"  status    {st.status}   created {st.created_at.isoformat(timespec='seconds')}")
     if st.last_error:
         click.echo(f"  error     {st.last_error}")
 
     def lines_table(lines: tuple[Line, ...]) -> None:
-        rows = [
-            (
-                ln.id,
-                _clip(ln.description, 60),
-                format_quantity(ln),
-                format_amount(ln.unit_price, cur),
-                format_amount(ln.amount, cur),
+        rows: list[tuple[str, ...]] = []
+        for ln in lines:
+            rows.append(
+                (
+                    ln.id,
+                    _clip(ln.description, 60),
+                    format_quantity(ln),
+                    format_amount(ln.unit_price, cur),
+                    format_amount(ln.amount, cur),
+                )
             )
-            for ln in lines
-        ]
+            # The tickets an included-hours line covered, with their minutes (no charge).
+            for t in ln.coverage.tickets if ln.coverage else ():
+                minutes = f"{t.minutes.normalize():f} min"
+                rows.append(("", _clip(f"  covered: {t.label}", 60), minutes, "", ""))
         _table(("line", "description", "qty", "unit price", "amount"), rows)
 
     def totals(subtotal: Decimal, tax: Decimal, total: Decimal) -> None:

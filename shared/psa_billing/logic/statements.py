@@ -30,6 +30,10 @@ class NotSendableError(BillingError):
     pass
 
 
+class NotRenderedError(BillingError):
+    """An adjustment was recorded but the new revision's PDF could not be rendered."""
+
+
 def load(repo: StatementReader, statement_id: str) -> Statement:
     st: Statement | None = repo.get_statement(statement_id)
     if st is None:
@@ -66,7 +70,15 @@ def adjust(
         status=StatementStatus.PENDING_REVIEW,
         adjustments=(*st.adjustments, adj),
     )
-    held = render_revision(adjusted, repo, store, orgs).held
+    try:
+        held = render_revision(adjusted, repo, store, orgs).held
+    except Exception as exc:
+        # The adjustment stands (it was appended first); say so, and how to get the PDF.
+        raise NotRenderedError(
+            f"statement {statement_id}: revision {adj.number} was recorded, but its PDF "
+            f"was not rendered ({type(exc).__name__}: {exc}); `statements pdf "
+            f"{statement_id}` renders it"
+        ) from exc
     return replace(adjusted, last_error=held) if held else adjusted
 
 
