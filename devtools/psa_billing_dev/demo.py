@@ -352,6 +352,34 @@ def demo_document(
     return {"orgId": org_id, "orgName": "Demo MSP Ltd", **doc}
 
 
+# What `make run`'s demo adds to each customer (docs/documents.md "Bill to"): an address
+# and a tax id where the country has one, and the locale of the customer's currency. Not
+# in demo_document itself, which stays in the shared import format (and keeps the
+# benchmarks' figures comparable).
+_PLACES = {
+    "GBP": ("Leeds LS1 4AP", "United Kingdom", "GB", None),
+    "EUR": ("10115 Berlin", "Germany", "DE", "de-DE"),
+    "USD": ("Austin, TX 78701", "United States", None, "en-US"),
+    "JPY": ("Tokyo 100-0005", "Japan", None, "ja-JP"),
+    "BHD": ("Manama", "Bahrain", None, None),
+    "KWD": ("Kuwait City", "Kuwait", None, None),
+}
+_STREETS = ("High Street", "Station Road", "Mill Lane", "Church Street", "Park Avenue")
+
+
+def with_statement_details(doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` with every customer's optional statement details filled in, derived from
+    its number and currency (no randomness: the rest of the document is unchanged)."""
+    for n, customer in enumerate(doc["customers"], start=1):
+        city, country, vat_prefix, locale = _PLACES[customer["billing"]["currency"]]
+        customer["addressLines"] = [f"{n} {_STREETS[n % len(_STREETS)]}", city, country]
+        if vat_prefix:
+            customer["taxId"] = f"{vat_prefix}{(n * 7919) % 10**9:09d}"
+        if locale:
+            customer["locale"] = locale
+    return doc
+
+
 def demo_document_json(
     customers: int,
     seed: int,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import threading
@@ -91,13 +92,17 @@ def run_demo(*, customers: int, seed: int, out: Path) -> None:
     from psa_billing.domain.model import Period  # noqa: PLC0415
     from psa_billing.domain.org import new_org_settings, update_org_settings  # noqa: PLC0415
     from psa_billing.logic.importing import import_document  # noqa: PLC0415
-    from psa_billing_dev.demo import demo_document_json  # noqa: PLC0415
+    from psa_billing_dev.demo import demo_document, with_statement_details  # noqa: PLC0415
 
     period = Period.before(datetime.now(UTC).date())
     repo = runtime.repository()
-    doc = demo_document_json(customers, seed, period, org_id="demo-msp")
+    doc = with_statement_details(demo_document(customers, seed, period, org_id="demo-msp"))
     result = import_document(
-        doc.encode(), repo, clock=runtime.utc_now, leases=runtime.leases(), holder="the demo"
+        json.dumps(doc, ensure_ascii=False).encode(),
+        repo,
+        clock=runtime.utc_now,
+        leases=runtime.leases(),
+        holder="the demo",
     )
     org = repo.get_org("demo-msp") or new_org_settings("demo-msp", "Demo MSP Ltd")
     repo.put_org(
