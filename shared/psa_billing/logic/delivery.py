@@ -58,32 +58,28 @@ def _line_view(ln: Line, *, edited: bool = False) -> LineView:
         else None
     )
     cover = ln.coverage
-    if cover is None:
-        return LineView(
-            id=ln.id,
-            kind=str(ln.kind),
-            description=ln.description,
-            quantity=ln.quantity,
-            unit_price=ln.unit_price,
-            amount=ln.amount,
-            edited=edited,
-            minutes=minutes,
-        )
-    # An included-hours line: "Used 8 h 30 min of 10 h included" and the tickets that
-    # used them are printed under the contract's name (docs/documents.md "Lines"); its
-    # stored description (hours as decimals) stays what the API and the CSV show, unless
-    # someone edited it.
+    description, included = ln.description, None
+    covered: tuple[CoveredTime, ...] = ()
+    if cover is not None:
+        # An included-hours line: "Used 8 h 30 min of 10 h included" and the tickets that
+        # used them are printed under the contract's name (docs/documents.md "Covered
+        # time"); the stored description (hours as decimals) stays what the API and the
+        # CSV show, and is printed only when someone edited it.
+        if not edited:
+            description = f"{cover.contract_name}: included hours"
+        included = _whole_minutes(cover.included_minutes)
+        covered = tuple(CoveredTime(t.label, _whole_minutes(t.minutes)) for t in cover.tickets)
     return LineView(
         id=ln.id,
         kind=str(ln.kind),
-        description=ln.description if edited else f"{cover.contract_name}: included hours",
+        description=description,
         quantity=ln.quantity,
         unit_price=ln.unit_price,
         amount=ln.amount,
         edited=edited,
         minutes=minutes,
-        included_minutes=_whole_minutes(cover.included_minutes),
-        covered=tuple(CoveredTime(t.label, _whole_minutes(t.minutes)) for t in cover.tickets),
+        included_minutes=included,
+        covered=covered,
     )
 
 
