@@ -61,8 +61,8 @@ def put_billing(
     org_id: OrgQuery = None,
 ) -> JSONResponse:
     # The import model's Decimal fields do not round-trip through model_dump: hash the
-    # validated values instead.
-    # validated values instead (the fields given: a detail left out is kept, not cleared).
+    # validated values instead, of the fields given (a detail left out is kept, so a
+    # body without it is a different request from one that clears it).
     request = {name: str(getattr(body, name)) for name in sorted(body.model_fields_set)}
 
     def work() -> tuple[int, dict[str, Any]]:
