@@ -13,6 +13,7 @@ from psa_billing.dal.leases import DynamoLeases
 from psa_billing.dal.mailer import SesMailer
 from psa_billing.dal.objects import ObjectStore
 from psa_billing.dal.repository import DynamoRepository
+from psa_billing.dal.schedule import DynamoSchedule, StepFunctionsStarter
 from psa_billing.logic.orgs import OrgCache
 
 
@@ -43,6 +44,17 @@ def org_cache() -> OrgCache:
     return OrgCache(repository().get_org, ttl_seconds=config.storage().org_cache_seconds)
 
 
+@lru_cache(maxsize=1)
+def schedule() -> DynamoSchedule:
+    repository()  # binds the models to the deployment's table
+    return DynamoSchedule()
+
+
+@lru_cache(maxsize=1)
+def run_starter() -> StepFunctionsStarter:
+    return StepFunctionsStarter(config.run().state_machine_arn)
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -50,5 +62,5 @@ def utc_now() -> datetime:
 def reset() -> None:
     """Forget the adapters and settings (tests and the local stack change the environment)."""
     config.clear_cache()
-    for fn in (repository, object_store, mailer, org_cache, leases):
+    for fn in (repository, object_store, mailer, org_cache, leases, schedule, run_starter):
         fn.cache_clear()

@@ -252,3 +252,15 @@ NUMBER_COUNTER_SK = "#SEQ"
 
 def number_sk(number: str) -> str:
     return f"#NUM#{number}"
+
+
+# -- the daily schedule's record of the runs it started (logic/schedule.py) ------------
+# In the organisations' partition, by period first: one Query lists a period's records.
+
+
+def scheduled_prefix(period: str) -> str:
+    return f"SCHED#{period}#"
+
+
+def scheduled_sk(period: str, org_id: str) -> str:
+    return f"{scheduled_prefix(period)}{org_id}"

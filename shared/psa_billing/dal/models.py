@@ -340,3 +340,18 @@ class OrgFeaturesItem(Item, discriminator="org_features"):
     features = UnicodeAttribute(default="{}")  # JSON {flag: bool}
     updated_at = UnicodeAttribute()
     updated_by = UnicodeAttribute(default="")
+
+
+# -- the daily schedule (dal/schedule.py) ---------------------------------------------
+
+
+class ScheduledRunItem(Item, discriminator="scheduled_run"):
+    """The schedule started (or is starting) this organisation's run for ``period``
+    (pk ORGS, sk SCHED#<period>#<org>); written with a condition, so once."""
+
+    period = UnicodeAttribute()
+    run_id = UnicodeAttribute()
+    due_at = UnicodeAttribute()  # ISO UTC: the billing moment
+    claimed_at = UnicodeAttribute()  # ISO UTC, the wake-up's clock
+    state = UnicodeAttribute()  # "claimed" | "started"
+    execution_arn = UnicodeAttribute(null=True)

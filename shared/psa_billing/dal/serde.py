@@ -24,6 +24,7 @@ from psa_billing.dal.models import (
     OutcomeItem,
     ProjectItem,
     RunItem,
+    ScheduledRunItem,
     StatementItem,
     TicketItem,
     TimeEntryItem,
@@ -541,3 +542,21 @@ def import_items(v: ValidatedImport, existing_org: OrgSettings | None, now: str)
             description=e.description,
             user_id=e.user_id,
         )
+
+
+# -- the daily schedule's records (dal/schedule.py) -----------------------------------
+
+
+def scheduled_run_item(
+    org_id: str, period: str, run_id: str, due_at: str, claimed_at: str
+) -> ScheduledRunItem:
+    return ScheduledRunItem(
+        pk=keys.ORGS_PK,
+        sk=keys.scheduled_sk(period, org_id),
+        org_id=org_id,
+        period=period,
+        run_id=run_id,
+        due_at=due_at,
+        claimed_at=claimed_at,
+        state="claimed",
+    )

@@ -1,0 +1,99 @@
+"""`psa-billing local schedule` and `psa-billing local bounce`: what AWS would do by
+itself, done on the local stack on purpose so the whole path can be seen.
+
+moto fires no EventBridge rule and SES publishes no events locally, so these invoke the
+real functions (the daily schedule, the SES events function) with the documents AWS
+would send them: an EventBridge "Scheduled Event" whose ``time`` is the clock you give,
+and an SNS notification carrying an SES event record.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import click
+
+from psa_billing_dev.cli import target
+from psa_billing_dev.cli.errors import _fail, reports_errors
+
+
+def _invoke(logical_id: str, event: dict[str, Any]) -> dict[str, Any]:
+    from psa_billing_dev.local.template import local_resources  # noqa: PLC0415
+
+    endpoint = target.use_local_stack()
+    res = local_resources()
+    client = boto3.client("lambda", endpoint_url=endpoint, region_name=res.region)
+    resp = client.invoke(FunctionName=res.functions[logical_id], Payload=json.dumps(event).encode())
+    body = json.loads(resp["Payload"].read() or b"{}")
+    if resp.get("FunctionError"):
+        _fail(f"{logical_id} failed: {body.get('errorType')}: {body.get('errorMessage')}")
+    return dict(body)
+
+
+def scheduled_event(now: datetime, region: str, account: str, rule: str) -> dict[str, Any]:
+    """An EventBridge Scheduled Event, as the daily rule delivers it."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": account,
+        "time": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [f"arn:aws:events:{region}:{account}:rule/{rule}"],
+        "detail": {},
+    }
+
+
+@click.command("schedule")
+@click.option(
+    "--now",
+    "now_text",
+    help="The clock the schedule wakes at, ISO 8601 with offset (default: now).",
+)
+@click.option("--wait", is_flag=True, help="Follow the runs it starts to the end.")
+@click.option("--json", "as_json", is_flag=True)
+@reports_errors
+def local_schedule(now_text: str | None, wait: bool, as_json: bool) -> None:
+    """Wake the daily schedule as its EventBridge rule would, at a given time: it starts
+    each organisation's run that is due then, once."""
+    from psa_billing import runtime  # noqa: PLC0415
+    from psa_billing_dev.cli.runner import wait_for_run  # noqa: PLC0415
+    from psa_billing_dev.local.template import local_resources  # noqa: PLC0415
+
+    now = datetime.now(UTC)
+    if now_text:
+        try:
+            now = datetime.fromisoformat(now_text.replace("Z", "+00:00"))
+        except ValueError:
+            _fail(f"--now {now_text!r} is not an ISO 8601 time (e.g. 2026-11-01T00:15:00Z)")
+        if now.tzinfo is None:
+            _fail(f"--now {now_text!r} needs its UTC offset (e.g. Z or +01:00)")
+    res = local_resources()
+    rule = f"{res.stack_name}-ScheduleRunsFunction-Daily"
+    report = _invoke("ScheduleRunsFunction", scheduled_event(now, res.region, res.account_id, rule))
+    if as_json and not wait:
+        click.echo(json.dumps(report, indent=2))
+        return
+    click.echo(
+        f"schedule at {report['now']}: {report['organisations']} organisations, "
+        f"{len(report['started'])} runs started, {report['alreadyStarted']} already started"
+    )
+    for doc in report["started"]:
+        click.echo(f"  started {doc['runId']} ({doc['orgId']} {doc['period']}, due {doc['dueAt']})")
+    for doc in report["skipped"]:
+        click.echo(f"  {doc['orgId']} {doc['period']}: being started by another wake-up")
+    if wait:
+        repo = runtime.repository()
+        for doc in report["started"]:
+            result = wait_for_run(doc["executionArn"], repo)
+            counts = result.summary.get("counts", {})
+            click.echo(
+                f"  run {result.run_id} {result.status.lower()}: "
+                f"{counts.get('billed', 0)} billed, "
+                f"{counts.get('already_billed', 0)} already billed"
+            )
