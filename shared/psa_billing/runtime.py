@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 
 from psa_billing import config
+from psa_billing.dal.delivery import DynamoDeliveryLog
 from psa_billing.dal.leases import DynamoLeases
 from psa_billing.dal.mailer import SesMailer
 from psa_billing.dal.objects import ObjectStore
@@ -36,7 +37,7 @@ def leases() -> DynamoLeases:
 
 @lru_cache(maxsize=1)
 def mailer() -> SesMailer:
-    return SesMailer()
+    return SesMailer(configuration_set=config.mail().ses_configuration_set)
 
 
 @lru_cache(maxsize=1)
@@ -55,6 +56,12 @@ def run_starter() -> StepFunctionsStarter:
     return StepFunctionsStarter(config.run().state_machine_arn)
 
 
+@lru_cache(maxsize=1)
+def delivery_log() -> DynamoDeliveryLog:
+    repository()  # binds the models to the deployment's table
+    return DynamoDeliveryLog()
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -62,5 +69,14 @@ def utc_now() -> datetime:
 def reset() -> None:
     """Forget the adapters and settings (tests and the local stack change the environment)."""
     config.clear_cache()
-    for fn in (repository, object_store, mailer, org_cache, leases, schedule, run_starter):
+    for fn in (
+        repository,
+        object_store,
+        mailer,
+        org_cache,
+        leases,
+        schedule,
+        run_starter,
+        delivery_log,
+    ):
         fn.cache_clear()

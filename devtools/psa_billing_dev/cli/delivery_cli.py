@@ -97,3 +97,80 @@ def local_schedule(now_text: str | None, wait: bool, as_json: bool) -> None:
                 f"{counts.get('billed', 0)} billed, "
                 f"{counts.get('already_billed', 0)} already billed"
             )
+
+
+_KINDS = {"bounce": "Bounce", "delivery": "Delivery", "complaint": "Complaint", "reject": "Reject"}
+
+
+def simulate_ses_event(statement_id: str, kind: str, **bounce: str) -> dict[str, Any]:
+    """Send the SES events function what SES would, about the statement's last mail."""
+    from psa_billing import runtime  # noqa: PLC0415
+    from psa_billing_dev.ses_events import ses_record, sns_notification  # noqa: PLC0415
+
+    target.use_local_stack()
+    st = runtime.repository().get_statement(statement_id)
+    if st is None:
+        _fail(f"no statement {statement_id!r}")
+        raise AssertionError  # _fail exits
+    if not st.message_id:
+        _fail(f"statement {statement_id} was never emailed through SES: no message id")
+    record = ses_record(
+        _KINDS[kind],
+        message_id=str(st.message_id),
+        to=st.billing_email,
+        sent_at=st.sent_at,
+        simulated=True,
+        **bounce,
+    )
+    return _invoke("DeliveryEventsFunction", sns_notification(record))
+
+
+def _print_events(report: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    for e in report["events"]:
+        click.echo(f"{e['statementId'] or e['messageId']}: {e['event']} {e['outcome']}")
+
+
+@click.command("bounce")
+@click.argument("statement_id")
+@click.option(
+    "--type",
+    "bounce_type",
+    type=click.Choice(["Permanent", "Transient", "Undetermined"]),
+    default="Permanent",
+    show_default=True,
+)
+@click.option("--sub-type", "bounce_sub_type", default="General", show_default=True)
+@click.option(
+    "--diagnostic",
+    default="smtp; 550 5.1.1 user unknown",
+    show_default=True,
+    help="What the receiving server said.",
+)
+@click.option("--json", "as_json", is_flag=True)
+@reports_errors
+def local_bounce(
+    statement_id: str, bounce_type: str, bounce_sub_type: str, diagnostic: str, as_json: bool
+) -> None:
+    """Simulate SES reporting that a statement's last mail bounced: the real SES events
+    function records it, and the statement goes back to the review queue."""
+    report = simulate_ses_event(
+        statement_id,
+        "bounce",
+        bounce_type=bounce_type,
+        bounce_sub_type=bounce_sub_type,
+        diagnostic=diagnostic,
+    )
+    _print_events(report, as_json)
+
+
+@click.command("ses-event")
+@click.argument("statement_id")
+@click.option("--kind", type=click.Choice(sorted(_KINDS)), required=True)
+@click.option("--json", "as_json", is_flag=True)
+@reports_errors
+def local_ses_event(statement_id: str, kind: str, as_json: bool) -> None:
+    """Simulate another SES event (delivery, complaint, reject) about a statement's mail."""
+    _print_events(simulate_ses_event(statement_id, kind), as_json)

@@ -543,11 +543,16 @@ def local_status() -> None:
 
 
 def _register() -> None:
-    from psa_billing_dev.cli.delivery_cli import local_schedule  # noqa: PLC0415
+    from psa_billing_dev.cli.delivery_cli import (  # noqa: PLC0415
+        local_bounce,
+        local_schedule,
+        local_ses_event,
+    )
     from psa_billing_dev.cli.users import clients, users  # noqa: PLC0415
     from psa_billing_dev.invoiceninja_cli import invoiceninja  # noqa: PLC0415
 
-    local.add_command(local_schedule)
+    for command in (local_schedule, local_bounce, local_ses_event):
+        local.add_command(command)
 
     cli.add_command(invoiceninja)
     cli.add_command(users)

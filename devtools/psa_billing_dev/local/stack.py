@@ -416,6 +416,11 @@ class _Bootstrap:
         sender = self.resolver.parameters.get("SenderEmail")
         if sender:
             ses.verify_email_identity(EmailAddress=sender)
+        # The configuration set exists, as the send names it; its event destination
+        # (SES -> SNS -> the events function) is not emulated: `local bounce` stands in.
+        sesv2 = self.client("sesv2")
+        for resource in self.of_type("AWS::SES::ConfigurationSet").values():
+            sesv2.create_configuration_set(ConfigurationSetName=self.props(resource)["Name"])
 
     def cognito(self) -> None:
         idp = self.client("cognito-idp")

@@ -93,17 +93,38 @@ class TotalsPublic(Out):
     total: str
 
 
+class MailEventPublic(Out):
+    """What SES reported about a statement's mail (docs/billing-rules.md "Delivery you
+    can see")."""
+
+    event: Literal["delivered", "bounced", "complained", "rejected"]
+    at: str
+    message_id: str = Field(alias="messageId")
+    revision: int
+    recipients: list[str]
+    summary: str
+    source: str
+    bounce_type: str | None = Field(default=None, alias="bounceType")
+    bounce_sub_type: str | None = Field(default=None, alias="bounceSubType")
+    diagnostic: str | None = None
+    feedback_type: str | None = Field(default=None, alias="feedbackType")
+
+
 class DeliveryPublic(Out):
     status: str
     send_attempts: int = Field(alias="sendAttempts")
     last_error: str | None = Field(default=None, alias="lastError")
     sent_revision: int | None = Field(default=None, alias="sentRevision")
     sent_at: str | None = Field(default=None, alias="sentAt")
+    message_id: str | None = Field(default=None, alias="messageId")
+    # SES's latest news of the last send's mail; null until SES reports any.
+    last_event: MailEventPublic | None = Field(default=None, alias="lastEvent")
+    events: list[MailEventPublic] = Field(default_factory=list)
 
 
 class HistoryEventPublic(Out):
     at: str
-    event: Literal["created", "adjusted", "sent"]
+    event: Literal["created", "adjusted", "sent", "delivered", "bounced", "complained", "rejected"]
     revision: int
     actor: str | None = None
     summary: str
@@ -124,6 +145,8 @@ class StatementSummaryPublic(Out):
     tax: str
     total: str
     created_at: str = Field(alias="createdAt")
+    # The last send's mail: delivered, bounced, complained or rejected (null: no news).
+    mail_event: str | None = Field(default=None, alias="mailEvent")
 
 
 class StatementPublic(StatementSummaryPublic):

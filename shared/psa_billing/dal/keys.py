@@ -264,3 +264,21 @@ def scheduled_prefix(period: str) -> str:
 
 def scheduled_sk(period: str, org_id: str) -> str:
     return f"{scheduled_prefix(period)}{org_id}"
+
+
+# -- delivery you can see (dal/delivery.py) ---------------------------------------------
+
+
+def message_pk(message_id: str) -> str:
+    """An SES message id -> the statement revision it emailed (written with the send)."""
+    return f"MSG#{message_id}"
+
+
+MESSAGE_SK = "#"
+DELIVERY_EVENT_PREFIX = "DLV#"
+
+
+def delivery_event_sk(at: str, notification_id: str) -> str:
+    """In the statement's partition, after its adjustments, in time order; the SNS
+    notification id makes a redelivered notification land on the same item."""
+    return f"{DELIVERY_EVENT_PREFIX}{at}#{notification_id}"

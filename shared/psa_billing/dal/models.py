@@ -156,6 +156,7 @@ class StatementItem(Item, discriminator="statement"):
     claimed_revision = NumberAttribute(null=True)
     claim_expires_at = UnicodeAttribute(null=True)  # ISO UTC; see StatementStatus.SEND_UNKNOWN
     message_id = UnicodeAttribute(null=True)  # SES message id of the last send
+    delivery = UnicodeAttribute(null=True)  # JSON: SES's last event about that send
 
 
 class AdjustmentItem(Item, discriminator="adjustment"):
@@ -355,3 +356,21 @@ class ScheduledRunItem(Item, discriminator="scheduled_run"):
     claimed_at = UnicodeAttribute()  # ISO UTC, the wake-up's clock
     state = UnicodeAttribute()  # "claimed" | "started"
     execution_arn = UnicodeAttribute(null=True)
+
+
+# -- delivery you can see (dal/delivery.py) -------------------------------------------
+
+
+class MessageItem(Item, discriminator="message"):
+    """An SES message id (pk MSG#<id>): which statement revision that send emailed."""
+
+    statement_id = UnicodeAttribute()
+    revision = NumberAttribute()
+
+
+class DeliveryEventItem(Item, discriminator="delivery_event"):
+    """One SES event about a statement's mail (pk STMT#<id>, sk DLV#<at>#<notification>),
+    appended, never changed."""
+
+    statement_id = UnicodeAttribute()
+    event = UnicodeAttribute()  # JSON of DeliveryEvent.public()

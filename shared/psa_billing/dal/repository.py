@@ -27,6 +27,7 @@ from psa_billing.dal.models import (
     ContractItem,
     CounterItem,
     CustomerItem,
+    DeliveryEventItem,
     DeviceItem,
     Item,
     NumberItem,
@@ -45,9 +46,11 @@ from psa_billing.dal.serde import (
     adjustment_item,
     contract_from,
     customer_from,
+    delivery_event_from,
     device_from,
     entry_from,
     import_items,
+    message_item,
     org_from,
     org_item,
     outcome_from,
@@ -60,6 +63,7 @@ from psa_billing.dal.serde import (
     ticket_from,
 )
 from psa_billing.domain.adjustments import Adjustment
+from psa_billing.domain.delivery import DeliveryEvent
 from psa_billing.domain.errors import BillingError
 from psa_billing.domain.model import (
     Contract,
@@ -264,14 +268,22 @@ class DynamoRepository:
         """One Query: the statement item and, after it, its adjustments in order."""
         statement: StatementItem | None = None
         adjustments: list[Adjustment] = []
+        deliveries: list[DeliveryEvent] = []
         for item in Item.query(keys.statement_pk(statement_id), consistent_read=True):
             if isinstance(item, StatementItem):
                 statement = item
             elif isinstance(item, AdjustmentItem):
                 adjustments.append(adjustment_from(item))
+            elif isinstance(item, DeliveryEventItem):
+                deliveries.append(delivery_event_from(item))
         if statement is None:
             return None
-        return statement_from(statement, with_inputs=with_inputs, adjustments=tuple(adjustments))
+        return statement_from(
+            statement,
+            with_inputs=with_inputs,
+            adjustments=tuple(adjustments),
+            delivery_events=tuple(deliveries),
+        )
 
     def append_adjustment(self, st: Statement, adj: Adjustment) -> None:
         """One TransactWriteItems: the adjustment, appended, and the statement's revision
@@ -425,18 +437,27 @@ class DynamoRepository:
                 raise
 
     def mark_sent(self, statement_id: str, revision: int, message_id: str) -> None:
+        """The send's outcome and, in the same TransactWriteItems (one request), the
+        SES message id's item, by which SES's later events about this mail find the
+        statement (dal/delivery.py)."""
         item = StatementItem(pk=keys.statement_pk(statement_id), sk=keys.STATEMENT_SK)
-        item.update(
-            actions=[
-                StatementItem.status.set(str(StatementStatus.SENT)),
-                StatementItem.sent_revision.set(revision),
-                StatementItem.sent_at.set(_now()),
-                StatementItem.message_id.set(message_id),
-                StatementItem.last_error.remove(),
-                StatementItem.claim_expires_at.remove(),
-            ],
-            condition=StatementItem.claimed_revision == revision,
-        )
+        actions: list[Action] = [
+            StatementItem.status.set(str(StatementStatus.SENT)),
+            StatementItem.sent_revision.set(revision),
+            StatementItem.sent_at.set(_now()),
+            StatementItem.message_id.set(message_id),
+            StatementItem.last_error.remove(),
+            StatementItem.claim_expires_at.remove(),
+            StatementItem.delivery.remove(),  # no event about this new mail yet
+        ]
+        condition = StatementItem.claimed_revision == revision
+        if not message_id:  # a mailer that returns none: nothing to look events up by
+            item.update(actions=actions, condition=condition)
+            return
+        org_id = statement_id.split(":", 1)[0]
+        with TransactWrite(connection=self._tx_connection()) as tx:
+            tx.update(item, actions=actions, condition=condition)
+            tx.save(message_item(message_id, org_id, statement_id, revision))
 
     def mark_send_failed(self, statement_id: str, revision: int, error: str) -> None:
         item = StatementItem(pk=keys.statement_pk(statement_id), sk=keys.STATEMENT_SK)

@@ -18,8 +18,10 @@ from psa_billing.dal.models import (
     AdjustmentItem,
     ContractItem,
     CustomerItem,
+    DeliveryEventItem,
     DeviceItem,
     Item,
+    MessageItem,
     OrgItem,
     OutcomeItem,
     ProjectItem,
@@ -30,6 +32,7 @@ from psa_billing.dal.models import (
     TimeEntryItem,
 )
 from psa_billing.domain.adjustments import Adjustment, AdjustmentKind
+from psa_billing.domain.delivery import DeliveryEvent
 from psa_billing.domain.model import (
     BillingSettings,
     Contract,
@@ -260,6 +263,7 @@ def statement_from(
     with_inputs: bool = False,
     adjustments: tuple[Adjustment, ...] = (),
     bodies: StatementBodies | None = None,
+    delivery_events: tuple[DeliveryEvent, ...] = (),
 ) -> Statement:
     lines_json, inputs_blob = item.lines, item.inputs
     if item.body_key:  # a very big month: lines and inputs are in S3
@@ -289,6 +293,9 @@ def statement_from(
         sent_revision=None if item.sent_revision is None else int(item.sent_revision),
         sent_at=None if item.sent_at is None else datetime.fromisoformat(item.sent_at),
         adjustments=adjustments,
+        message_id=item.message_id,
+        delivery=DeliveryEvent.from_public(json.loads(item.delivery)) if item.delivery else None,
+        delivery_events=delivery_events,
     )
 
 
@@ -560,3 +567,37 @@ def scheduled_run_item(
         claimed_at=claimed_at,
         state="claimed",
     )
+
+
+# -- delivery you can see (dal/delivery.py) -------------------------------------------
+
+
+def message_item(message_id: str, org_id: str, statement_id: str, revision: int) -> MessageItem:
+    """Written with the send's outcome: finds the statement by SES's message id."""
+    return MessageItem(
+        pk=keys.message_pk(message_id),
+        sk=keys.MESSAGE_SK,
+        org_id=org_id,
+        statement_id=statement_id,
+        revision=revision,
+    )
+
+
+def delivery_event_json(event: DeliveryEvent) -> str:
+    return json.dumps(event.public(), sort_keys=True, ensure_ascii=False)
+
+
+def delivery_event_item(
+    org_id: str, statement_id: str, event: DeliveryEvent, notification_id: str
+) -> DeliveryEventItem:
+    return DeliveryEventItem(
+        pk=keys.statement_pk(statement_id),
+        sk=keys.delivery_event_sk(event.at, notification_id),
+        org_id=org_id,
+        statement_id=statement_id,
+        event=delivery_event_json(event),
+    )
+
+
+def delivery_event_from(item: DeliveryEventItem) -> DeliveryEvent:
+    return DeliveryEvent.from_public(json.loads(item.event))

@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from psa_billing.domain.adjustments import Adjustment, Effective, Totals, effective_or_problem
+from psa_billing.domain.delivery import DeliveryEvent
 from psa_billing.domain.model import Line, LineKind, Period, StatementDraft, StatementInputs
 from psa_billing.domain.money import Currency, format_amount
 
@@ -87,6 +88,12 @@ class Statement:
     # Allocated when the statement is created (the organisation's sequence); empty until
     # then, and for statements made before numbering existed (see ``number``).
     allocated_number: str = ""
+    # What SES reported about the mail of the last send (``message_id``), and every
+    # event recorded on the statement, oldest first (docs/billing-rules.md "Delivery
+    # you can see").
+    message_id: str | None = None
+    delivery: DeliveryEvent | None = None
+    delivery_events: tuple[DeliveryEvent, ...] = ()
 
     @property
     def number(self) -> str:
@@ -177,6 +184,9 @@ class Statement:
             "lastError": self.last_error,
             "sentRevision": self.sent_revision,
             "problem": eff.problem,
+            "messageId": self.message_id,
+            "delivery": self.delivery.public() if self.delivery else None,
+            "deliveryEvents": [e.public() for e in self.delivery_events],
         }
 
 
