@@ -174,3 +174,32 @@ def local_bounce(
 def local_ses_event(statement_id: str, kind: str, as_json: bool) -> None:
     """Simulate another SES event (delivery, complaint, reject) about a statement's mail."""
     _print_events(simulate_ses_event(statement_id, kind), as_json)
+
+
+@click.command("review")
+@click.option("--org", "org_id", required=True)
+@click.option("--period", help="Only this month, YYYY-MM.")
+@click.option("--json", "as_json", is_flag=True)
+@reports_errors
+def statements_review(org_id: str, period: str | None, as_json: bool) -> None:
+    """The review queue: statements waiting for a person (held by a threshold, a
+    bounced mail, auto-send off, adjusted), each with why and its change against the
+    customer's previous statement."""
+    from psa_billing import runtime  # noqa: PLC0415
+    from psa_billing.domain.model import Period  # noqa: PLC0415
+    from psa_billing_dev.cli.report_review import (  # noqa: PLC0415
+        print_review_queue,
+        review_reason,
+    )
+
+    if period:
+        Period.parse(period)
+    if not target.targets_aws():
+        target.use_local_stack()
+    items = runtime.repository().list_statements(org_id, period)
+    if as_json:
+        waiting = [s for s in items if str(s.status) == "pending_review"]
+        docs = [{**s.public(), "reviewReason": review_reason(s)} for s in waiting]
+        click.echo(json.dumps(docs, indent=2, ensure_ascii=False))
+        return
+    print_review_queue(items)

@@ -547,12 +547,14 @@ def _register() -> None:
         local_bounce,
         local_schedule,
         local_ses_event,
+        statements_review,
     )
     from psa_billing_dev.cli.users import clients, users  # noqa: PLC0415
     from psa_billing_dev.invoiceninja_cli import invoiceninja  # noqa: PLC0415
 
     for command in (local_schedule, local_bounce, local_ses_event):
         local.add_command(command)
+    statements.add_command(statements_review)
 
     cli.add_command(invoiceninja)
     cli.add_command(users)

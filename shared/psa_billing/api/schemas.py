@@ -122,6 +122,38 @@ class DeliveryPublic(Out):
     events: list[MailEventPublic] = Field(default_factory=list)
 
 
+class PreviousStatementPublic(Out):
+    statement_id: str = Field(alias="statementId")
+    number: str
+    period: str
+    currency: str
+    device_count: int = Field(alias="deviceCount")
+    billed_minutes: str = Field(alias="billedMinutes")
+    total: str
+
+
+class ReviewPublic(Out):
+    """How the statement differs from the customer's previous one, and why it was held
+    for review (docs/billing-rules.md "Review with evidence"). Changes are null with no
+    previous statement; ``held`` is empty when no threshold was passed."""
+
+    previous: PreviousStatementPublic | None
+    device_count: int = Field(alias="deviceCount")
+    device_count_change: int | None = Field(alias="deviceCountChange")
+    devices_added_count: int = Field(alias="devicesAddedCount")
+    devices_removed_count: int = Field(alias="devicesRemovedCount")
+    billed_minutes: str = Field(alias="billedMinutes")
+    billed_minutes_change: str | None = Field(alias="billedMinutesChange")
+    total: str
+    total_change: str | None = Field(alias="totalChange")
+    total_change_percent: str | None = Field(alias="totalChangePercent")
+    held: list[str]
+    note: str | None = None
+    # On the statement detail only (the list gives the counts).
+    devices_added: list[str] | None = Field(default=None, alias="devicesAdded")
+    devices_removed: list[str] | None = Field(default=None, alias="devicesRemoved")
+
+
 class HistoryEventPublic(Out):
     at: str
     event: Literal["created", "adjusted", "sent", "delivered", "bounced", "complained", "rejected"]
@@ -147,6 +179,7 @@ class StatementSummaryPublic(Out):
     created_at: str = Field(alias="createdAt")
     # The last send's mail: delivered, bounced, complained or rejected (null: no news).
     mail_event: str | None = Field(default=None, alias="mailEvent")
+    review: ReviewPublic | None = None
 
 
 class StatementPublic(StatementSummaryPublic):

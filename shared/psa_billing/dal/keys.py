@@ -282,3 +282,10 @@ def delivery_event_sk(at: str, notification_id: str) -> str:
     """In the statement's partition, after its adjustments, in time order; the SNS
     notification id makes a redelivered notification land on the same item."""
     return f"{DELIVERY_EVENT_PREFIX}{at}#{notification_id}"
+
+
+# -- review evidence: a customer's latest statements, summarised (domain/review.py) ----
+# Beside the customer in its view (GSI1), so the bill step's first Query returns it.
+
+LAST_STATEMENTS_SK = "#LASTSTMTS"
+LAST_STATEMENTS_VIEW_SK = "B#LASTSTMTS"  # between REF_FIRST and REF_LAST

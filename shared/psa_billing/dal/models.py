@@ -157,6 +157,7 @@ class StatementItem(Item, discriminator="statement"):
     claim_expires_at = UnicodeAttribute(null=True)  # ISO UTC; see StatementStatus.SEND_UNKNOWN
     message_id = UnicodeAttribute(null=True)  # SES message id of the last send
     delivery = UnicodeAttribute(null=True)  # JSON: SES's last event about that send
+    evidence = UnicodeAttribute(null=True)  # JSON: domain/review.py Evidence
 
 
 class AdjustmentItem(Item, discriminator="adjustment"):
@@ -374,3 +375,16 @@ class DeliveryEventItem(Item, discriminator="delivery_event"):
 
     statement_id = UnicodeAttribute()
     event = UnicodeAttribute()  # JSON of DeliveryEvent.public()
+
+
+# -- review evidence (domain/review.py) ------------------------------------------------
+
+
+class LastStatementsItem(Item, discriminator="last_statements"):
+    """A customer's latest statement and the one before, summarised (pk
+    ORG#<org>#CUST#<cust>, sk #LASTSTMTS; in the customer view at B#LASTSTMTS).
+    Rewritten by the transaction that creates a statement, guarded by ``version``."""
+
+    customer_id = UnicodeAttribute()
+    summaries = UnicodeAttribute()  # JSON {"latest": {...} | null, "before": {...} | null}
+    version = NumberAttribute()

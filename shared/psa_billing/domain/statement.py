@@ -16,6 +16,7 @@ from psa_billing.domain.adjustments import Adjustment, Effective, Totals, effect
 from psa_billing.domain.delivery import DeliveryEvent
 from psa_billing.domain.model import Line, LineKind, Period, StatementDraft, StatementInputs
 from psa_billing.domain.money import Currency, format_amount
+from psa_billing.domain.review import Evidence
 
 
 class StatementStatus(StrEnum):
@@ -94,6 +95,10 @@ class Statement:
     message_id: str | None = None
     delivery: DeliveryEvent | None = None
     delivery_events: tuple[DeliveryEvent, ...] = ()
+    # How it differs from the customer's previous statement, and what held it for
+    # review (docs/billing-rules.md "Review with evidence"); None on statements made
+    # before evidence was recorded.
+    evidence: Evidence | None = None
 
     @property
     def number(self) -> str:
@@ -187,6 +192,7 @@ class Statement:
             "messageId": self.message_id,
             "delivery": self.delivery.public() if self.delivery else None,
             "deliveryEvents": [e.public() for e in self.delivery_events],
+            "review": self.evidence.public() if self.evidence else None,
         }
 
 

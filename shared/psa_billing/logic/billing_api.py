@@ -135,6 +135,7 @@ def summary_view(st: Statement) -> dict[str, Any]:
     return {
         **{k: pub[k] for k in _SUMMARY_FIELDS},
         "mailEvent": str(st.delivery.kind) if st.delivery else None,
+        "review": st.evidence.public(compact=True) if st.evidence else None,
     }
 
 
