@@ -434,6 +434,14 @@ def org() -> None:
 @click.option("--locale", help="Default locale of figures and dates (e.g. en-GB, de-DE).")
 @click.option("--time-zone", help="IANA time zone (e.g. Europe/London).")
 @click.option("--number-prefix", help="Statement number prefix (e.g. KW-).")
+@click.option("--billing-day", type=int, help="Day of the month the last month is billed (1-31).")
+@click.option(
+    "--grace-days", type=int, help="Days after the billing day to wait for late time (0-28)."
+)
+@click.option("--review-total-percent", help="Hold a statement whose total moved more than this %.")
+@click.option(
+    "--review-devices", type=int, help="Hold a statement when more devices than this came/went."
+)
 @reports_errors
 def org_set(org_id: str, **options: Any) -> None:
     """Set an organisation's details: what its statements say and how they are issued.
@@ -454,8 +462,14 @@ def org_set(org_id: str, **options: Any) -> None:
         "locale": "defaultLocale",
         "time_zone": "timeZone",
         "number_prefix": "statementNumberPrefix",
+        "billing_day": "billingDay",
+        "grace_days": "lateTimeGraceDays",
     }
     changes: dict[str, object] = {}
+    thresholds = {
+        "totalChangePercent": options.pop("review_total_percent"),
+        "devicesChangedCount": options.pop("review_devices"),
+    }
     for option, value in options.items():
         if value is None or value == ():
             continue
@@ -468,6 +482,15 @@ def org_set(org_id: str, **options: Any) -> None:
     if current is None:
         _fail(f"organisation {org_id!r} does not exist (import its data first)")
         return
+    if any(v is not None for v in thresholds.values()):
+        # One setting with two parts: a part not given keeps its value.
+        kept = (
+            current.review_thresholds.model_dump(by_alias=True, mode="json")
+            if (current.review_thresholds)
+            else {}
+        )
+        given = {k: v for k, v in thresholds.items() if v is not None}
+        changes["reviewThresholds"] = {k: v for k, v in {**kept, **given}.items() if v is not None}
     updated = update_org_settings(current, changes)
     repo.put_org(updated)
     for key, value in updated.public().items():

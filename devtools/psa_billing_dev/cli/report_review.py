@@ -23,7 +23,7 @@ def print_review_and_delivery(st: Statement) -> None:
             click.echo(f"  devices that went: {', '.join(ev.devices_removed)}")
         click.echo("")
     if st.delivery is not None:
-        click.echo(f"  delivery  {st.delivery.kind}: {st.delivery.summary()}")
+        click.echo(f"  delivery  {st.delivery.summary()}")
         click.echo(
             f"            at {st.delivery.at}, revision {st.delivery.revision}, "
             f"message {st.delivery.message_id} ({st.delivery.source})"
@@ -34,7 +34,7 @@ def print_review_and_delivery(st: Statement) -> None:
         click.echo("")
         click.echo("Mail events, in order:")
         for e in st.delivery_events:
-            click.echo(f"  {e.at}  r{e.revision}  {e.kind}: {e.summary()}  ({e.source})")
+            click.echo(f"  {e.at}  r{e.revision}  {e.summary()}  ({e.source})")
 
 
 def review_reason(st: Statement) -> str:

@@ -166,7 +166,12 @@ def statement_view(st: Statement) -> dict[str, Any]:
             "event": "created",
             "revision": 0,
             "actor": f"run {st.run_id}",
-            "summary": f"billed {format_amount(st.total, cur)} {st.currency}",
+            "summary": f"billed {format_amount(st.total, cur)} {st.currency}"
+            + (
+                f"; held for review: {'; '.join(st.evidence.held)}"
+                if st.evidence and st.evidence.held
+                else ""
+            ),
         }
     ]
     history += [
