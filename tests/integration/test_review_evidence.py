@@ -76,3 +76,34 @@ def test_each_statement_records_its_change_against_the_previous_one_and_threshol
 def st_inputs(repo: Any, st: Any) -> tuple[str, ...]:
     full = repo.get_statement(st.id, with_inputs=True)
     return tuple(full.inputs.device_ids)
+
+
+def test_a_summary_rewritten_meanwhile_makes_the_bill_step_retry_not_lose_it(
+    repo: Any, org_id: str
+) -> None:
+    from datetime import UTC, datetime
+
+    from psa_billing.domain.rules import compute_statement
+    from psa_billing.domain.run import CustomerOutcome, Outcome
+    from psa_billing.domain.statement import Statement
+    from psa_billing.logic.monthly import with_evidence
+    from psa_billing.logic.transient import TransientError
+
+    load_demo(repo, org_id, customers=1, seed=22, period=SEP)
+    stale = repo.load_customer_period(org_id, "cust-0001", SEP)  # read by two bill steps
+    created = []
+    for period in (SEP, OCT):
+        draft = compute_statement(stale, period)
+        assert draft is not None
+        st = Statement.from_draft(draft, org_id=org_id, run_id="r", created_at=datetime.now(UTC))
+        st, history = with_evidence(st, draft.inputs, stale.last_statements, None)
+        outcome = CustomerOutcome("r", org_id, "cust-0001", Outcome.BILLED, st.id)
+        try:
+            created.append(repo.create_statement(st, outcome, history=history))
+        except TransientError:
+            created.append(None)
+    assert created[0] is not None and created[1] is None  # the second lost: retried
+    assert repo.get_statement(f"{org_id}:cust-0001:{OCT}") is None  # nothing half-written
+    fresh = repo.load_customer_period(org_id, "cust-0001", OCT).last_statements
+    assert fresh.latest.statement_id == created[0].id and fresh.version == 1
+    assert fresh.latest.number == created[0].number
