@@ -41,6 +41,9 @@ class BucketSettings(_Env):
 
 class MailSettings(_Env):
     sender_email: str
+    # The SES configuration set every statement mail is sent through: its event
+    # destination reports deliveries, bounces and complaints (logic/delivery_events.py).
+    ses_configuration_set: str
 
 
 class RunSettings(_Env):

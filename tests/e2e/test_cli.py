@@ -348,6 +348,41 @@ def _no_stack_env() -> dict[str, str]:
     return env
 
 
+def test_the_schedule_and_a_bounce_can_be_seen_from_the_command_line(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    doc = tmp_path / "sched.json"
+    made = cli(cli_env, "demo-data", "--customers", "6", "--seed", "8", "--period", "2026-08",
+               "--org", "cli-sched", "--output", str(doc))  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert cli(cli_env, "import", str(doc)).returncode == 0
+
+    # 1 September 00:15 UTC: August's billing moment (billing day 1, UTC) has passed.
+    woke = cli(cli_env, "local", "schedule", "--now", "2026-09-01T00:15:00Z", "--wait")
+    assert woke.returncode == 0, woke.stderr
+    assert "started cli-sched-2026-08-scheduled (cli-sched 2026-08" in woke.stdout
+    again = cli(cli_env, "local", "schedule", "--now", "2026-09-01T00:15:00Z", "--json")
+    assert "cli-sched" not in [d["orgId"] for d in json.loads(again.stdout)["started"]]
+
+    listed = json.loads(cli(cli_env, "statements", "list", "--org", "cli-sched", "--json").stdout)
+    sent = [s for s in listed if s["status"] == "sent"]
+    assert sent and all(s["review"] is not None for s in listed)
+    bounced = cli(
+        cli_env, "local", "bounce", sent[0]["id"], "--diagnostic", "smtp; 550 no such user"
+    )
+    assert bounced.returncode == 0, bounced.stderr
+    assert "bounced queued_for_review" in bounced.stdout
+
+    shown = json.loads(cli(cli_env, "statements", "show", sent[0]["id"], "--json").stdout)
+    assert shown["status"] == "pending_review"
+    assert shown["delivery"]["event"] == "bounced"
+    assert shown["delivery"]["diagnostic"] == "smtp; 550 no such user"
+    assert shown["delivery"]["source"] == "local simulation"
+    queue = cli(cli_env, "statements", "review", "--org", "cli-sched")
+    assert queue.returncode == 0, queue.stderr
+    assert sent[0]["id"] in queue.stdout and "smtp; 550 no such user" in queue.stdout
+
+
 @pytest.mark.parametrize(
     "args",
     [

@@ -45,6 +45,12 @@ def _comparable(st: Statement) -> dict[str, Any]:
         "lastError",
         "sentRevision",
         "number",
+        # Delivery and review evidence: beside the rules' result, tested on their own
+        # (tests/integration/test_delivery_events.py, test_review_evidence.py).
+        "messageId",
+        "delivery",
+        "deliveryEvents",
+        "review",
     ):
         doc.pop(volatile, None)
     return doc
@@ -72,6 +78,7 @@ def test_run_bills_every_customer_exactly_as_the_rules_say(repo: Any, org_id: st
         assert draft is not None
         want = Statement.from_draft(draft, org_id=org_id, run_id="x", created_at=st.created_at)
         assert _comparable(st) == _comparable(want)
+        assert st.evidence is not None and st.evidence.previous is None  # a first statement
         pdf = s3.get_object(Bucket=config.bucket().statements_bucket, Key=statement_pdf_key(st))
         text = _pdf_text(pdf["Body"].read())
         fmt = formatter("en-GB", st.currency)  # the demo organisation's locale

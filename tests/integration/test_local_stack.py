@@ -158,9 +158,9 @@ def test_state_machine_and_schedule_exist(stack: RunningStack, sfn: Any) -> None
     assert bill == res.function_arn("PlanRunFunction")
     events = boto3.client("events", endpoint_url=stack.endpoint)
     (rule,) = events.list_rules(NamePrefix=res.stack_name)["Rules"]
-    assert rule["ScheduleExpression"] == "cron(0 2 1 * ? *)"
+    assert rule["ScheduleExpression"] == "cron(15 0 * * ? *)"
     (target,) = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
-    assert target["Arn"] == res.state_machine_arn
+    assert target["Arn"] == res.function_arn("ScheduleRunsFunction")
 
 
 def test_cognito_pool_client_and_group(stack: RunningStack) -> None:

@@ -120,14 +120,14 @@ def test_handler_path_is_code_uri_plus_handler() -> None:
     assert local_handler("./functions/api", "app.handler") == "functions.api.app.handler"
 
 
-def test_monthly_run_is_scheduled_at_0200_utc_on_the_first(
+def test_one_daily_rule_wakes_the_schedule_and_the_state_machine_has_none(
     state_machine: dict[str, Any],
 ) -> None:
-    (event,) = state_machine["Properties"]["Events"].values()
-    assert event["Type"] in ("Schedule", "ScheduleV2")
-    schedule = event["Properties"].get("Schedule") or event["Properties"]["ScheduleExpression"]
-    assert schedule == "cron(0 2 1 * ? *)"
-    assert json.loads(event["Properties"]["Input"]) == {"trigger": "schedule"}
+    assert not state_machine["Properties"].get("Events")
+    template = load_template()
+    (event,) = template["Resources"]["ScheduleRunsFunction"]["Properties"]["Events"].values()
+    assert event["Type"] == "Schedule"
+    assert event["Properties"]["Schedule"] == "cron(15 0 * * ? *)"  # every day, 00:15 UTC
 
 
 def test_state_machine_policy_names_itself_without_a_circular_ref(

@@ -85,7 +85,11 @@ class FakeRepo:
         return self.data.get((org_id, customer_id))
 
     def create_statement(
-        self, st: Statement, outcome: CustomerOutcome, numbering: Numbering | None = None
+        self,
+        st: Statement,
+        outcome: CustomerOutcome,
+        numbering: Numbering | None = None,
+        history: Any = None,
     ) -> Statement | None:
         if st.id in self.statements:
             return None
@@ -275,8 +279,10 @@ def test_a_small_statement_travels_whole_and_exact_to_the_render_step() -> None:
     )
 
     assert task.statement is not None
+    # Everything the render step draws; not the inputs, the review evidence nor the
+    # hold's reason (stored with the statement, never printed).
     assert task.statement.statement() == replace(
-        repo.statements[result.statement_id or ""], inputs=None
+        repo.statements[result.statement_id or ""], inputs=None, evidence=None, last_error=None
     )
 
 

@@ -448,6 +448,14 @@ def org() -> None:
     help="PNG or JPEG for the statements' masthead (at most 128 KB, 16-4000 px a side).",
 )
 @click.option("--no-logo", is_flag=True, help="Print no logo from now on.")
+@click.option("--billing-day", type=int, help="Day of the month the last month is billed (1-31).")
+@click.option(
+    "--grace-days", type=int, help="Days after the billing day to wait for late time (0-28)."
+)
+@click.option("--review-total-percent", help="Hold a statement whose total moved more than this %.")
+@click.option(
+    "--review-devices", type=int, help="Hold a statement when more devices than this came/went."
+)
 @reports_errors
 def org_set(org_id: str, logo: Path | None, no_logo: bool, **options: Any) -> None:
     """Set an organisation's details: what its statements say and how they are issued.
@@ -468,8 +476,14 @@ def org_set(org_id: str, logo: Path | None, no_logo: bool, **options: Any) -> No
         "locale": "defaultLocale",
         "time_zone": "timeZone",
         "number_prefix": "statementNumberPrefix",
+        "billing_day": "billingDay",
+        "grace_days": "lateTimeGraceDays",
     }
     changes: dict[str, object] = {}
+    thresholds = {
+        "totalChangePercent": options.pop("review_total_percent"),
+        "devicesChangedCount": options.pop("review_devices"),
+    }
     for option, value in options.items():
         if value is None or value == ():
             continue
@@ -485,6 +499,15 @@ def org_set(org_id: str, logo: Path | None, no_logo: bool, **options: Any) -> No
     if current is None:
         _fail(f"organisation {org_id!r} does not exist (import its data first)")
         return
+    if any(v is not None for v in thresholds.values()):
+        # One setting with two parts: a part not given keeps its value.
+        kept = (
+            current.review_thresholds.model_dump(by_alias=True, mode="json")
+            if (current.review_thresholds)
+            else {}
+        )
+        given = {k: v for k, v in thresholds.items() if v is not None}
+        changes["reviewThresholds"] = {k: v for k, v in {**kept, **given}.items() if v is not None}
     if no_logo:
         changes["logo"] = None
     updated = update_org_settings(current, changes)  # every other setting checked first
@@ -577,8 +600,18 @@ def local_status() -> None:
 
 
 def _register() -> None:
+    from psa_billing_dev.cli.delivery_cli import (  # noqa: PLC0415
+        local_bounce,
+        local_schedule,
+        local_ses_event,
+        statements_review,
+    )
     from psa_billing_dev.cli.users import clients, users  # noqa: PLC0415
     from psa_billing_dev.invoiceninja_cli import invoiceninja  # noqa: PLC0415
+
+    for command in (local_schedule, local_bounce, local_ses_event):
+        local.add_command(command)
+    statements.add_command(statements_review)
 
     cli.add_command(invoiceninja)
     cli.add_command(users)

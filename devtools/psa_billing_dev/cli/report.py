@@ -14,6 +14,7 @@ from psa_billing.domain.model import Line
 from psa_billing.domain.money import Currency, format_amount
 from psa_billing.domain.statement import Statement, format_percent, format_quantity
 from psa_billing.logic.events import RunRequest
+from psa_billing_dev.cli.report_review import print_review_and_delivery
 from psa_billing_dev.cli.runner import Progress, start_run, wait_for_run
 
 
@@ -115,7 +116,7 @@ def print_statement_table(items: list[Statement]) -> None:
                 format_amount(now.tax, cur),
                 format_amount(now.total, cur),
                 str(st.revision),
-                str(st.status),
+                f"{st.status} ({st.delivery.kind})" if st.delivery else str(st.status),
             )
         )
     _table(("id", "customer", "period", "cur", "subtotal", "tax", "total", "rev", "status"), rows)
@@ -140,6 +141,7 @@ def print_statement(st: Statement) -> None:
     click.echo(f"  status    {st.status}   created {st.created_at.isoformat(timespec='seconds')}")
     if st.last_error:
         click.echo(f"  error     {st.last_error}")
+    print_review_and_delivery(st)
 
     def lines_table(lines: tuple[Line, ...]) -> None:
         rows: list[tuple[str, ...]] = []

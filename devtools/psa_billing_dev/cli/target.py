@@ -36,4 +36,5 @@ def use_local_stack(endpoint: str | None = None) -> str:
     os.environ["STATEMENTS_BUCKET"] = res.statements_bucket
     os.environ["STATE_MACHINE_ARN"] = res.state_machine_arn
     os.environ["SENDER_EMAIL"] = res.sender_email
+    os.environ["SES_CONFIGURATION_SET"] = res.ses_configuration_set
     return endpoint

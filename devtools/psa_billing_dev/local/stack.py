@@ -416,6 +416,11 @@ class _Bootstrap:
         sender = self.resolver.parameters.get("SenderEmail")
         if sender:
             ses.verify_email_identity(EmailAddress=sender)
+        # The configuration set exists, as the send names it; its event destination
+        # (SES -> SNS -> the events function) is not emulated: `local bounce` stands in.
+        sesv2 = self.client("sesv2")
+        for resource in self.of_type("AWS::SES::ConfigurationSet").values():
+            sesv2.create_configuration_set(ConfigurationSetName=self.props(resource)["Name"])
 
     def cognito(self) -> None:
         idp = self.client("cognito-idp")
@@ -492,6 +497,11 @@ class _Bootstrap:
                 Environment={"Variables": env},
                 TracingConfig={"Mode": str(p.get("Tracing", "PassThrough"))},
             )
+            # The daily schedule's rule, for parity (moto never fires it: see
+            # `psa-billing local schedule`).
+            self.schedules(
+                logical_id, raw.get("Events") or {}, self.resolver.attributes[(logical_id, "Arn")]
+            )
             for key, value in env.items():
                 if key in union and union[key] != value:
                     raise TemplateError(
@@ -524,9 +534,11 @@ class _Bootstrap:
             )
             self.schedules(logical_id, raw.get("Events") or {})
 
-    def schedules(self, target_id: str, events: Mapping[str, Any]) -> None:
+    def schedules(
+        self, target_id: str, events: Mapping[str, Any], target_arn: str | None = None
+    ) -> None:
         """Store the schedules for parity; moto never fires them (start runs explicitly)."""
-        target_arn = self.resolver.refs[target_id]
+        target_arn = target_arn or self.resolver.refs[target_id]
         for event_id, event in events.items():
             p = self.resolver.resolve(event.get("Properties") or {})
             name = f"{self.stack}-{target_id}-{event_id}"

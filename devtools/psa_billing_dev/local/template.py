@@ -61,6 +61,7 @@ STATEMENTS_BUCKET_ID: Final = "StatementsBucket"
 STATE_MACHINE_ID: Final = "MonthlyRunStateMachine"
 USER_POOL_ID: Final = "UserPool"
 USER_POOL_CLIENT_ID: Final = "UserPoolClient"
+SES_CONFIGURATION_SET_ID: Final = "StatementMailConfigurationSet"
 
 _NO_VALUE: Final = object()  # AWS::NoValue: the enclosing key or list item disappears
 
@@ -335,6 +336,9 @@ class LocalResources:
     """Local handler (dotted path, e.g. functions.monthly_run.app.bill_customer) by logical id."""
     sender_email: str
     sender_domain: str
+    ses_configuration_set: str
+    """The statement mails' SES configuration set (its event destination is not
+    emulated: `psa-billing local bounce` stands in for it)."""
 
     def function_arn(self, logical_id: str) -> str:
         return lambda_arn(self.region, self.account_id, self.functions[logical_id])
@@ -463,6 +467,12 @@ def build_resolver(
             atts[(logical_id, "Arn")] = f"arn:aws:logs:{region}:{account}:log-group:{name}:*"
         elif rtype == "AWS::SES::EmailIdentity":
             refs[logical_id] = resolver.resolve_str(props["EmailIdentity"])
+        elif rtype == "AWS::SES::ConfigurationSet":
+            refs[logical_id] = named(props, "Name", f"{stack}-{logical_id}")
+        elif rtype == "AWS::SNS::Topic":
+            name = named(props, "TopicName", f"{stack}-{logical_id}")
+            refs[logical_id] = f"arn:aws:sns:{region}:{account}:{name}"
+            atts[(logical_id, "TopicName")] = name
         elif rtype in ("AWS::Serverless::HttpApi", "AWS::Serverless::Api"):
             # Not emulated locally (the API runs in-process); only Outputs refer to it.
             refs[logical_id] = "local-api"
@@ -497,4 +507,5 @@ def local_resources(
         function_handlers=MappingProxyType(handlers),
         sender_email=p.get("SenderEmail", ""),
         sender_domain=p.get("SenderDomain", ""),
+        ses_configuration_set=resolver.refs.get(SES_CONFIGURATION_SET_ID, ""),
     )

@@ -112,17 +112,70 @@ class TotalsPublic(Out):
     total: str
 
 
+class MailEventPublic(Out):
+    """What SES reported about a statement's mail (docs/billing-rules.md "Delivery you
+    can see")."""
+
+    event: Literal["delivered", "bounced", "complained", "rejected"]
+    at: str
+    message_id: str = Field(alias="messageId")
+    revision: int
+    recipients: list[str]
+    summary: str
+    source: str
+    bounce_type: str | None = Field(default=None, alias="bounceType")
+    bounce_sub_type: str | None = Field(default=None, alias="bounceSubType")
+    diagnostic: str | None = None
+    feedback_type: str | None = Field(default=None, alias="feedbackType")
+
+
 class DeliveryPublic(Out):
     status: str
     send_attempts: int = Field(alias="sendAttempts")
     last_error: str | None = Field(default=None, alias="lastError")
     sent_revision: int | None = Field(default=None, alias="sentRevision")
     sent_at: str | None = Field(default=None, alias="sentAt")
+    message_id: str | None = Field(default=None, alias="messageId")
+    # SES's latest news of the last send's mail; null until SES reports any.
+    last_event: MailEventPublic | None = Field(default=None, alias="lastEvent")
+    events: list[MailEventPublic] = Field(default_factory=list)
+
+
+class PreviousStatementPublic(Out):
+    statement_id: str = Field(alias="statementId")
+    number: str
+    period: str
+    currency: str
+    device_count: int = Field(alias="deviceCount")
+    billed_minutes: str = Field(alias="billedMinutes")
+    total: str
+
+
+class ReviewPublic(Out):
+    """How the statement differs from the customer's previous one, and why it was held
+    for review (docs/billing-rules.md "Review with evidence"). Changes are null with no
+    previous statement; ``held`` is empty when no threshold was passed."""
+
+    previous: PreviousStatementPublic | None
+    device_count: int = Field(alias="deviceCount")
+    device_count_change: int | None = Field(alias="deviceCountChange")
+    devices_added_count: int = Field(alias="devicesAddedCount")
+    devices_removed_count: int = Field(alias="devicesRemovedCount")
+    billed_minutes: str = Field(alias="billedMinutes")
+    billed_minutes_change: str | None = Field(alias="billedMinutesChange")
+    total: str
+    total_change: str | None = Field(alias="totalChange")
+    total_change_percent: str | None = Field(alias="totalChangePercent")
+    held: list[str]
+    note: str | None = None
+    # On the statement detail only (the list gives the counts).
+    devices_added: list[str] | None = Field(default=None, alias="devicesAdded")
+    devices_removed: list[str] | None = Field(default=None, alias="devicesRemoved")
 
 
 class HistoryEventPublic(Out):
     at: str
-    event: Literal["created", "adjusted", "sent"]
+    event: Literal["created", "adjusted", "sent", "delivered", "bounced", "complained", "rejected"]
     revision: int
     actor: str | None = None
     summary: str
@@ -143,6 +196,9 @@ class StatementSummaryPublic(Out):
     tax: str
     total: str
     created_at: str = Field(alias="createdAt")
+    # The last send's mail: delivered, bounced, complained or rejected (null: no news).
+    mail_event: str | None = Field(default=None, alias="mailEvent")
+    review: ReviewPublic | None = None
 
 
 class StatementPublic(StatementSummaryPublic):

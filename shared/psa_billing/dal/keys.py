@@ -259,3 +259,40 @@ NUMBER_COUNTER_SK = "#SEQ"
 
 def number_sk(number: str) -> str:
     return f"#NUM#{number}"
+
+
+# -- the daily schedule's record of the runs it started (logic/schedule.py) ------------
+# In the organisations' partition, by period first: one Query lists a period's records.
+
+
+def scheduled_prefix(period: str) -> str:
+    return f"SCHED#{period}#"
+
+
+def scheduled_sk(period: str, org_id: str) -> str:
+    return f"{scheduled_prefix(period)}{org_id}"
+
+
+# -- delivery you can see (dal/delivery.py) ---------------------------------------------
+
+
+def message_pk(message_id: str) -> str:
+    """An SES message id -> the statement revision it emailed (written with the send)."""
+    return f"MSG#{message_id}"
+
+
+MESSAGE_SK = "#"
+DELIVERY_EVENT_PREFIX = "DLV#"
+
+
+def delivery_event_sk(at: str, notification_id: str) -> str:
+    """In the statement's partition, after its adjustments, in time order; the SNS
+    notification id makes a redelivered notification land on the same item."""
+    return f"{DELIVERY_EVENT_PREFIX}{at}#{notification_id}"
+
+
+# -- review evidence: a customer's latest statements, summarised (domain/review.py) ----
+# Beside the customer in its view (GSI1), so the bill step's first Query returns it.
+
+LAST_STATEMENTS_SK = "#LASTSTMTS"
+LAST_STATEMENTS_VIEW_SK = "B#LASTSTMTS"  # between REF_FIRST and REF_LAST

@@ -160,6 +160,8 @@ class StatementItem(Item, discriminator="statement"):
     claimed_revision = NumberAttribute(null=True)
     claim_expires_at = UnicodeAttribute(null=True)  # ISO UTC; see StatementStatus.SEND_UNKNOWN
     message_id = UnicodeAttribute(null=True)  # SES message id of the last send
+    delivery = UnicodeAttribute(null=True)  # JSON: SES's last event about that send
+    evidence = UnicodeAttribute(null=True)  # JSON: domain/review.py Evidence
 
 
 class AdjustmentItem(Item, discriminator="adjustment"):
@@ -344,3 +346,49 @@ class OrgFeaturesItem(Item, discriminator="org_features"):
     features = UnicodeAttribute(default="{}")  # JSON {flag: bool}
     updated_at = UnicodeAttribute()
     updated_by = UnicodeAttribute(default="")
+
+
+# -- the daily schedule (dal/schedule.py) ---------------------------------------------
+
+
+class ScheduledRunItem(Item, discriminator="scheduled_run"):
+    """The schedule started (or is starting) this organisation's run for ``period``
+    (pk ORGS, sk SCHED#<period>#<org>); written with a condition, so once."""
+
+    period = UnicodeAttribute()
+    run_id = UnicodeAttribute()
+    due_at = UnicodeAttribute()  # ISO UTC: the billing moment
+    claimed_at = UnicodeAttribute()  # ISO UTC, the wake-up's clock
+    state = UnicodeAttribute()  # "claimed" | "started"
+    execution_arn = UnicodeAttribute(null=True)
+
+
+# -- delivery you can see (dal/delivery.py) -------------------------------------------
+
+
+class MessageItem(Item, discriminator="message"):
+    """An SES message id (pk MSG#<id>): which statement revision that send emailed."""
+
+    statement_id = UnicodeAttribute()
+    revision = NumberAttribute()
+
+
+class DeliveryEventItem(Item, discriminator="delivery_event"):
+    """One SES event about a statement's mail (pk STMT#<id>, sk DLV#<at>#<notification>),
+    appended, never changed."""
+
+    statement_id = UnicodeAttribute()
+    event = UnicodeAttribute()  # JSON of DeliveryEvent.public()
+
+
+# -- review evidence (domain/review.py) ------------------------------------------------
+
+
+class LastStatementsItem(Item, discriminator="last_statements"):
+    """A customer's latest statement and the one before, summarised (pk
+    ORG#<org>#CUST#<cust>, sk #LASTSTMTS; in the customer view at B#LASTSTMTS).
+    Rewritten by the transaction that creates a statement, guarded by ``version``."""
+
+    customer_id = UnicodeAttribute()
+    summaries = UnicodeAttribute()  # JSON {"latest": {...} | null, "before": {...} | null}
+    version = NumberAttribute()

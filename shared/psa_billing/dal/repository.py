@@ -27,8 +27,10 @@ from psa_billing.dal.models import (
     ContractItem,
     CounterItem,
     CustomerItem,
+    DeliveryEventItem,
     DeviceItem,
     Item,
+    LastStatementsItem,
     NumberItem,
     OrgItem,
     OrgRunItem,
@@ -45,9 +47,13 @@ from psa_billing.dal.serde import (
     adjustment_item,
     contract_from,
     customer_from,
+    delivery_event_from,
     device_from,
     entry_from,
     import_items,
+    last_statements_from,
+    last_statements_item,
+    message_item,
     org_from,
     org_item,
     outcome_from,
@@ -60,6 +66,7 @@ from psa_billing.dal.serde import (
     ticket_from,
 )
 from psa_billing.domain.adjustments import Adjustment
+from psa_billing.domain.delivery import DeliveryEvent
 from psa_billing.domain.errors import BillingError
 from psa_billing.domain.model import (
     Contract,
@@ -72,6 +79,7 @@ from psa_billing.domain.model import (
     TimeEntry,
 )
 from psa_billing.domain.org import OrgSettings
+from psa_billing.domain.review import StatementHistory
 from psa_billing.domain.run import CustomerOutcome, Run, RunStatus
 from psa_billing.domain.statement import CLAIM_SECONDS, Numbering, Statement, StatementStatus
 from psa_billing.ingest.validate import ValidatedImport
@@ -153,6 +161,7 @@ class DynamoRepository:
         tickets: list[Ticket] = []
         projects: list[Project] = []
         contracts: list[Contract] = []
+        last: StatementHistory | None = None
         for item in Item.customer_view.query(
             view, Item.gsi1sk.between(keys.REF_FIRST, keys.REF_LAST)
         ):
@@ -166,6 +175,8 @@ class DynamoRepository:
                 projects.append(project_from(item))
             elif isinstance(item, ContractItem):
                 contracts.append(contract_from(item))
+            elif isinstance(item, LastStatementsItem):
+                last = last_statements_from(item)
         if customer is None:
             return None
         low, high = keys.entries_between(period.first_day, period.last_day)
@@ -181,12 +192,17 @@ class DynamoRepository:
             projects=tuple(projects),
             contracts=tuple(contracts),
             entries=tuple(entries),
+            last_statements=last,
         )
 
     # -- statements -------------------------------------------------------------------
 
     def create_statement(
-        self, st: Statement, outcome: CustomerOutcome, numbering: Numbering | None = None
+        self,
+        st: Statement,
+        outcome: CustomerOutcome,
+        numbering: Numbering | None = None,
+        history: StatementHistory | None = None,
     ) -> Statement | None:
         """Create the statement, only if none exists for (org, customer, period), with the
         next number of its organisation's sequence and the run's record of it: one
@@ -194,15 +210,22 @@ class DynamoRepository:
         takes the number. No number is skipped or used twice whatever runs at the same
         time: a transaction that lost the counter to another statement reads it again.
         None when the customer is already billed. AWS requests: GetItem (the counter) +
-        TransactWriteItems, once more per lost race."""
+        TransactWriteItems, once more per lost race.
+
+        ``history``: the customer's latest statements with this one (review evidence),
+        written in the same transaction only if nobody rewrote it since it was read."""
         numbering = numbering or Numbering()
         # One allocation at a time in this process (a warm function's threads, or the
         # local stack's): they would only take each other's numbers and retry.
         with self._numbering_lock:
-            return self._create_numbered(st, outcome, numbering)
+            return self._create_numbered(st, outcome, numbering, history)
 
     def _create_numbered(
-        self, st: Statement, outcome: CustomerOutcome, numbering: Numbering
+        self,
+        st: Statement,
+        outcome: CustomerOutcome,
+        numbering: Numbering,
+        history: StatementHistory | None,
     ) -> Statement | None:
         pk = keys.org_pk(st.org_id)
         for attempt in range(NUMBER_ATTEMPTS):
@@ -217,6 +240,10 @@ class DynamoRepository:
                     current = None
             n = current if current is not None else numbering.first
             numbered = replace(st, allocated_number=numbering.format(n))
+            latest = history.latest if history is not None else None
+            if history is not None and latest is not None and latest.statement_id == st.id:
+                # The summary of this statement: it gets the number allocated here.
+                history = replace(history, latest=replace(latest, number=numbered.number))
             seq = CounterItem(pk=pk, sk=keys.NUMBER_COUNTER_SK, org_id=st.org_id, next=n + 1)
             taken = NumberItem(
                 pk=pk, sk=keys.number_sk(numbered.number), org_id=st.org_id, statement_id=st.id
@@ -232,11 +259,26 @@ class DynamoRepository:
                     )
                     tx.save(taken, condition=NumberItem.pk.does_not_exist())
                     tx.save(outcome_item(outcome, _now()))
+                    if history is not None:
+                        read = history.version - 1
+                        tx.save(
+                            last_statements_item(st.org_id, st.customer_id, history),
+                            condition=LastStatementsItem.pk.does_not_exist()
+                            if read == 0
+                            else LastStatementsItem.version == read,
+                        )
             except TransactWriteError as exc:
                 self._counters.pop(st.org_id, None)
                 reasons = [r.code if r is not None else None for r in exc.cancellation_reasons]
                 if reasons and reasons[0] == "ConditionalCheckFailed":
                     return None  # already billed (another run, or this one earlier)
+                if reasons[4:5] == ["ConditionalCheckFailed"]:
+                    # Another period of this customer was billed since its summaries were
+                    # read: the bill step is retried and compares again.
+                    raise TransientError(
+                        f"statement {st.id}: the customer's latest statements changed "
+                        "meanwhile; billing it again"
+                    ) from exc
                 if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
                     # Another process took this number first: read the counter again.
                     if attempt:
@@ -264,14 +306,22 @@ class DynamoRepository:
         """One Query: the statement item and, after it, its adjustments in order."""
         statement: StatementItem | None = None
         adjustments: list[Adjustment] = []
+        deliveries: list[DeliveryEvent] = []
         for item in Item.query(keys.statement_pk(statement_id), consistent_read=True):
             if isinstance(item, StatementItem):
                 statement = item
             elif isinstance(item, AdjustmentItem):
                 adjustments.append(adjustment_from(item))
+            elif isinstance(item, DeliveryEventItem):
+                deliveries.append(delivery_event_from(item))
         if statement is None:
             return None
-        return statement_from(statement, with_inputs=with_inputs, adjustments=tuple(adjustments))
+        return statement_from(
+            statement,
+            with_inputs=with_inputs,
+            adjustments=tuple(adjustments),
+            delivery_events=tuple(deliveries),
+        )
 
     def append_adjustment(self, st: Statement, adj: Adjustment) -> None:
         """One TransactWriteItems: the adjustment, appended, and the statement's revision
@@ -425,18 +475,27 @@ class DynamoRepository:
                 raise
 
     def mark_sent(self, statement_id: str, revision: int, message_id: str) -> None:
+        """The send's outcome and, in the same TransactWriteItems (one request), the
+        SES message id's item, by which SES's later events about this mail find the
+        statement (dal/delivery.py)."""
         item = StatementItem(pk=keys.statement_pk(statement_id), sk=keys.STATEMENT_SK)
-        item.update(
-            actions=[
-                StatementItem.status.set(str(StatementStatus.SENT)),
-                StatementItem.sent_revision.set(revision),
-                StatementItem.sent_at.set(_now()),
-                StatementItem.message_id.set(message_id),
-                StatementItem.last_error.remove(),
-                StatementItem.claim_expires_at.remove(),
-            ],
-            condition=StatementItem.claimed_revision == revision,
-        )
+        actions: list[Action] = [
+            StatementItem.status.set(str(StatementStatus.SENT)),
+            StatementItem.sent_revision.set(revision),
+            StatementItem.sent_at.set(_now()),
+            StatementItem.message_id.set(message_id),
+            StatementItem.last_error.remove(),
+            StatementItem.claim_expires_at.remove(),
+            StatementItem.delivery.remove(),  # no event about this new mail yet
+        ]
+        condition = StatementItem.claimed_revision == revision
+        if not message_id:  # a mailer that returns none: nothing to look events up by
+            item.update(actions=actions, condition=condition)
+            return
+        org_id = statement_id.split(":", 1)[0]
+        with TransactWrite(connection=self._tx_connection()) as tx:
+            tx.update(item, actions=actions, condition=condition)
+            tx.save(message_item(message_id, org_id, statement_id, revision))
 
     def mark_send_failed(self, statement_id: str, revision: int, error: str) -> None:
         item = StatementItem(pk=keys.statement_pk(statement_id), sk=keys.STATEMENT_SK)

@@ -18,17 +18,22 @@ from psa_billing.dal.models import (
     AdjustmentItem,
     ContractItem,
     CustomerItem,
+    DeliveryEventItem,
     DeviceItem,
     Item,
+    LastStatementsItem,
+    MessageItem,
     OrgItem,
     OutcomeItem,
     ProjectItem,
     RunItem,
+    ScheduledRunItem,
     StatementItem,
     TicketItem,
     TimeEntryItem,
 )
 from psa_billing.domain.adjustments import Adjustment, AdjustmentKind
+from psa_billing.domain.delivery import DeliveryEvent
 from psa_billing.domain.model import (
     BillingSettings,
     Contract,
@@ -52,6 +57,7 @@ from psa_billing.domain.org import (
     parse_org_settings,
     update_org_settings,
 )
+from psa_billing.domain.review import Evidence, StatementHistory, StatementSummary
 from psa_billing.domain.run import CustomerOutcome, Outcome, Run, RunStatus
 from psa_billing.domain.statement import Statement, StatementStatus
 from psa_billing.ingest.validate import ValidatedImport
@@ -303,6 +309,7 @@ def statement_from(
     with_inputs: bool = False,
     adjustments: tuple[Adjustment, ...] = (),
     bodies: StatementBodies | None = None,
+    delivery_events: tuple[DeliveryEvent, ...] = (),
 ) -> Statement:
     lines_json, inputs_blob = item.lines, item.inputs
     if item.body_key:  # a very big month: lines and inputs are in S3
@@ -333,6 +340,10 @@ def statement_from(
         sent_at=None if item.sent_at is None else datetime.fromisoformat(item.sent_at),
         adjustments=adjustments,
         customer_profile=profile_from_json(item.profile),
+        message_id=item.message_id,
+        delivery=DeliveryEvent.from_public(json.loads(item.delivery)) if item.delivery else None,
+        delivery_events=delivery_events,
+        evidence=evidence_from(item.evidence) if item.evidence else None,
     )
 
 
@@ -378,6 +389,8 @@ def statement_item(st: Statement, bodies: StatementBodies | None = None) -> Stat
         inputs=inputs,
         profile=profile_to_json(st.customer_profile),
         send_attempts=0,
+        last_error=st.last_error,
+        evidence=evidence_json(st.evidence) if st.evidence else None,
     )
 
 
@@ -589,3 +602,152 @@ def import_items(v: ValidatedImport, existing_org: OrgSettings | None, now: str)
             description=e.description,
             user_id=e.user_id,
         )
+
+
+# -- the daily schedule's records (dal/schedule.py) -----------------------------------
+
+
+def scheduled_run_item(
+    org_id: str, period: str, run_id: str, due_at: str, claimed_at: str
+) -> ScheduledRunItem:
+    return ScheduledRunItem(
+        pk=keys.ORGS_PK,
+        sk=keys.scheduled_sk(period, org_id),
+        org_id=org_id,
+        period=period,
+        run_id=run_id,
+        due_at=due_at,
+        claimed_at=claimed_at,
+        state="claimed",
+    )
+
+
+# -- delivery you can see (dal/delivery.py) -------------------------------------------
+
+
+def message_item(message_id: str, org_id: str, statement_id: str, revision: int) -> MessageItem:
+    """Written with the send's outcome: finds the statement by SES's message id."""
+    return MessageItem(
+        pk=keys.message_pk(message_id),
+        sk=keys.MESSAGE_SK,
+        org_id=org_id,
+        statement_id=statement_id,
+        revision=revision,
+    )
+
+
+def delivery_event_json(event: DeliveryEvent) -> str:
+    return json.dumps(event.public(), sort_keys=True, ensure_ascii=False)
+
+
+def delivery_event_item(
+    org_id: str, statement_id: str, event: DeliveryEvent, notification_id: str
+) -> DeliveryEventItem:
+    return DeliveryEventItem(
+        pk=keys.statement_pk(statement_id),
+        sk=keys.delivery_event_sk(event.at, notification_id),
+        org_id=org_id,
+        statement_id=statement_id,
+        event=delivery_event_json(event),
+    )
+
+
+def delivery_event_from(item: DeliveryEventItem) -> DeliveryEvent:
+    return DeliveryEvent.from_public(json.loads(item.event))
+
+
+# -- review evidence (domain/review.py) ------------------------------------------------
+
+
+def _summary_doc(s: StatementSummary | None, *, with_devices: bool) -> dict[str, Any] | None:
+    if s is None:
+        return None
+    doc: dict[str, Any] = {
+        "period": str(s.period),
+        "statementId": s.statement_id,
+        "number": s.number,
+        "currency": s.currency,
+        "billedMinutes": dec(s.billed_minutes),
+        "total": dec(s.total),
+    }
+    if with_devices:
+        doc["deviceIds"] = list(s.device_ids)
+    return doc
+
+
+def _summary_from(doc: dict[str, Any] | None) -> StatementSummary | None:
+    if doc is None:
+        return None
+    return StatementSummary(
+        period=Period.parse(doc["period"]),
+        statement_id=doc["statementId"],
+        number=doc["number"],
+        currency=doc["currency"],
+        device_ids=tuple(doc.get("deviceIds") or ()),
+        billed_minutes=Decimal(doc["billedMinutes"]),
+        total=Decimal(doc["total"]),
+    )
+
+
+def evidence_json(ev: Evidence) -> str:
+    """The previous statement without its device ids: the differences are kept."""
+    return json.dumps(
+        {
+            "previous": _summary_doc(ev.previous, with_devices=False),
+            "previousDeviceCount": ev.previous_device_count,
+            "deviceCount": ev.device_count,
+            "devicesAdded": list(ev.devices_added),
+            "devicesRemoved": list(ev.devices_removed),
+            "billedMinutes": dec(ev.billed_minutes),
+            "total": dec(ev.total),
+            "currency": ev.currency,
+            "held": list(ev.held),
+            "note": ev.note,
+        },
+        sort_keys=True,
+    )
+
+
+def evidence_from(text: str) -> Evidence:
+    doc = json.loads(text)
+    return Evidence(
+        previous=_summary_from(doc["previous"]),
+        previous_device_count=int(doc["previousDeviceCount"]),
+        device_count=int(doc["deviceCount"]),
+        devices_added=tuple(doc["devicesAdded"]),
+        devices_removed=tuple(doc["devicesRemoved"]),
+        billed_minutes=Decimal(doc["billedMinutes"]),
+        total=Decimal(doc["total"]),
+        currency=doc["currency"],
+        held=tuple(doc["held"]),
+        note=doc.get("note"),
+    )
+
+
+def last_statements_item(org_id: str, customer_id: str, h: StatementHistory) -> LastStatementsItem:
+    view = keys.customer_view_pk(org_id, customer_id)
+    return LastStatementsItem(
+        pk=view,
+        sk=keys.LAST_STATEMENTS_SK,
+        gsi1pk=view,
+        gsi1sk=keys.LAST_STATEMENTS_VIEW_SK,
+        org_id=org_id,
+        customer_id=customer_id,
+        summaries=json.dumps(
+            {
+                "latest": _summary_doc(h.latest, with_devices=True),
+                "before": _summary_doc(h.before, with_devices=True),
+            },
+            sort_keys=True,
+        ),
+        version=h.version,
+    )
+
+
+def last_statements_from(item: LastStatementsItem) -> StatementHistory:
+    doc = json.loads(item.summaries)
+    return StatementHistory(
+        latest=_summary_from(doc.get("latest")),
+        before=_summary_from(doc.get("before")),
+        version=int(item.version),
+    )

@@ -12,9 +12,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from psa_billing.domain.errors import InvalidPeriodError
+
+if TYPE_CHECKING:
+    from psa_billing.domain.review import StatementHistory
 
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
@@ -164,6 +167,9 @@ class CustomerPeriodData:
     projects: tuple[Project, ...] = ()
     contracts: tuple[Contract, ...] = ()
     entries: tuple[TimeEntry, ...] = ()
+    # The customer's latest statements, summarised (review evidence; read with the
+    # customer, never by the rules themselves).
+    last_statements: StatementHistory | None = None
 
 
 class LineKind(StrEnum):

@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from psa_billing.domain.adjustments import Adjustment, Effective, Totals, effective_or_problem
+from psa_billing.domain.delivery import DeliveryEvent
 from psa_billing.domain.model import (
     CustomerProfile,
     Line,
@@ -22,6 +23,7 @@ from psa_billing.domain.model import (
     StatementInputs,
 )
 from psa_billing.domain.money import Currency, format_amount
+from psa_billing.domain.review import Evidence
 
 
 class StatementStatus(StrEnum):
@@ -97,6 +99,16 @@ class Statement:
     # The customer's address, tax id, locale and payment terms as they were when the
     # statement was billed: a statement is a document of its moment (docs/documents.md).
     customer_profile: CustomerProfile = field(default_factory=CustomerProfile)
+    # What SES reported about the mail of the last send (``message_id``), and every
+    # event recorded on the statement, oldest first (docs/billing-rules.md "Delivery
+    # you can see").
+    message_id: str | None = None
+    delivery: DeliveryEvent | None = None
+    delivery_events: tuple[DeliveryEvent, ...] = ()
+    # How it differs from the customer's previous statement, and what held it for
+    # review (docs/billing-rules.md "Review with evidence"); None on statements made
+    # before evidence was recorded.
+    evidence: Evidence | None = None
 
     @property
     def number(self) -> str:
@@ -189,6 +201,10 @@ class Statement:
             "lastError": self.last_error,
             "sentRevision": self.sent_revision,
             "problem": eff.problem,
+            "messageId": self.message_id,
+            "delivery": self.delivery.public() if self.delivery else None,
+            "deliveryEvents": [e.public() for e in self.delivery_events],
+            "review": self.evidence.public() if self.evidence else None,
         }
 
 

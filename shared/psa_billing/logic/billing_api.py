@@ -132,7 +132,11 @@ def visible_statement(
 
 def summary_view(st: Statement) -> dict[str, Any]:
     pub = st.public()
-    return {k: pub[k] for k in _SUMMARY_FIELDS}
+    return {
+        **{k: pub[k] for k in _SUMMARY_FIELDS},
+        "mailEvent": str(st.delivery.kind) if st.delivery else None,
+        "review": st.evidence.public(compact=True) if st.evidence else None,
+    }
 
 
 _SUMMARY_FIELDS = (
@@ -162,7 +166,12 @@ def statement_view(st: Statement) -> dict[str, Any]:
             "event": "created",
             "revision": 0,
             "actor": f"run {st.run_id}",
-            "summary": f"billed {format_amount(st.total, cur)} {st.currency}",
+            "summary": f"billed {format_amount(st.total, cur)} {st.currency}"
+            + (
+                f"; held for review: {'; '.join(st.evidence.held)}"
+                if st.evidence and st.evidence.held
+                else ""
+            ),
         }
     ]
     history += [
@@ -184,6 +193,16 @@ def statement_view(st: Statement) -> dict[str, Any]:
                 "summary": f"emailed revision {st.sent_revision} to {st.billing_email}",
             }
         )
+    history += [
+        {
+            "at": e.at,
+            "event": str(e.kind),
+            "revision": e.revision,
+            "actor": e.source,
+            "summary": e.summary(),
+        }
+        for e in st.delivery_events
+    ]
     # By time to the second (adjustments are stamped to the second, the statement to the
     # microsecond), keeping the natural order within a second: the sort is stable.
     history.sort(key=lambda e: datetime.fromisoformat(str(e["at"])).replace(microsecond=0))
@@ -195,6 +214,9 @@ def statement_view(st: Statement) -> dict[str, Any]:
             "lastError": st.last_error,
             "sentRevision": st.sent_revision,
             "sentAt": st.sent_at.isoformat() if st.sent_at else None,
+            "messageId": st.message_id,
+            "lastEvent": pub["delivery"],
+            "events": pub["deliveryEvents"],
         },
         "history": history,
     }

@@ -329,3 +329,40 @@ class RunSummary(Wire):
     counts: dict[str, int]
     failures: list[dict[str, str]]
     error: str | None = None
+
+
+# -- the daily schedule (logic/schedule.py) ---------------------------------------------
+
+
+class ScheduledEvent(Wire):
+    """What EventBridge's schedule sends (a "Scheduled Event"): only its ``time`` is
+    read, the instant the rule fired, so a late or repeated delivery of one trigger
+    decides the same. ``psa-billing local schedule --now`` sends the same document."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+
+    time: datetime
+
+    @field_validator("time")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("time must carry its UTC offset (e.g. 2026-12-01T00:15:00Z)")
+        return value
+
+
+class ScheduledRunDoc(Wire):
+    org_id: str = Field(alias="orgId")
+    period: str
+    run_id: str = Field(alias="runId")
+    due_at: str = Field(alias="dueAt")
+    execution_arn: str | None = Field(default=None, alias="executionArn")
+
+
+class ScheduleReport(Wire):
+    now: str
+    organisations: int
+    already_started: int = Field(alias="alreadyStarted")
+    started: list[ScheduledRunDoc]
+    # Due, but another wake-up claimed it first (it starts it).
+    skipped: list[ScheduledRunDoc]

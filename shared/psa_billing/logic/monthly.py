@@ -8,15 +8,18 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import Final
 
 from psa_billing.dal.keys import manifest_key
 from psa_billing.domain.calendar import ensure_period_ended, period_has_ended
 from psa_billing.domain.errors import BillingError
-from psa_billing.domain.model import Period
+from psa_billing.domain.model import Period, StatementInputs
+from psa_billing.domain.org import ReviewThresholds
+from psa_billing.domain.review import StatementHistory, StatementSummary, evidence
 from psa_billing.domain.rules import compute_statement
 from psa_billing.domain.run import CustomerOutcome, Outcome, Run, RunStatus
-from psa_billing.domain.statement import Numbering, Statement
+from psa_billing.domain.statement import Numbering, Statement, StatementStatus
 from psa_billing.logic.events import (
     BillResult,
     BillTask,
@@ -232,8 +235,11 @@ def bill_customer(
         return BillResult(outcome=Outcome.NOTHING_TO_BILL)
     st = Statement.from_draft(draft, org_id=task.org_id, run_id=task.run_id, created_at=clock())
     org = orgs.get(task.org_id)
+    st, history = with_evidence(st, draft.inputs, data.last_statements, org.review_thresholds)
     numbering = Numbering(org.statement_number_prefix, org.next_statement_number)
-    created = repo.create_statement(st, _outcome(task, Outcome.BILLED, st.id), numbering)
+    created = repo.create_statement(
+        st, _outcome(task, Outcome.BILLED, st.id), numbering, history=history
+    )
     if created is None:
         existing = repo.get_statement(st.id)
         if existing is None or existing.run_id != task.run_id:
@@ -246,9 +252,45 @@ def bill_customer(
         outcome=Outcome.BILLED,
         statement_id=st.id,
         revision=st.revision,
-        auto_send=st.auto_send,
+        # A statement held for review is not emailed by the run, auto-send or not.
+        auto_send=st.auto_send and st.status is not StatementStatus.PENDING_REVIEW,
         statement=_inline(st),
     )
+
+
+def with_evidence(
+    st: Statement,
+    inputs: StatementInputs,
+    last: StatementHistory | None,
+    thresholds: ReviewThresholds | None,
+) -> tuple[Statement, StatementHistory | None]:
+    """docs/billing-rules.md "Review with evidence": the new statement with how it
+    differs from the customer's previous one (read with the customer: no request of
+    its own), held for review when past one of the organisation's thresholds even with
+    auto-send; and the customer's latest statements once it is billed (written in its
+    creating transaction; its number is filled in there)."""
+    ev = evidence(
+        currency=st.currency,
+        total=st.total,
+        inputs=inputs,
+        period=st.period,
+        history=last,
+        thresholds=thresholds,
+    )
+    st = replace(st, evidence=ev)
+    if ev.held:  # the reason shows in the review queue, auto-send or not
+        st = replace(
+            st, status=StatementStatus.PENDING_REVIEW, last_error="held: " + "; ".join(ev.held)
+        )
+    summary = StatementSummary.of(
+        statement_id=st.id,
+        number="",
+        period=st.period,
+        currency=st.currency,
+        total=st.total,
+        inputs=inputs,
+    )
+    return st, (last or StatementHistory()).after(summary)
 
 
 def _inline(st: Statement) -> StatementDoc | None:

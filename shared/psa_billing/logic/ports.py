@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from psa_billing.domain.adjustments import Adjustment
 from psa_billing.domain.model import CustomerPeriodData, Period
 from psa_billing.domain.org import OrgSettings
+from psa_billing.domain.review import StatementHistory
 from psa_billing.domain.run import CustomerOutcome, Run, RunStatus
 from psa_billing.domain.statement import Numbering, Statement
 
@@ -49,9 +50,14 @@ class RunRepository(StatementReader, Protocol):
         self, org_id: str, customer_id: str, period: Period
     ) -> CustomerPeriodData | None: ...
     def create_statement(
-        self, st: Statement, outcome: CustomerOutcome, numbering: Numbering | None = None
+        self,
+        st: Statement,
+        outcome: CustomerOutcome,
+        numbering: Numbering | None = None,
+        history: StatementHistory | None = None,
     ) -> Statement | None:
-        """The statement as stored (with its number), or None when already billed."""
+        """The statement as stored (with its number), or None when already billed;
+        ``history`` (the customer's latest statements with this one) is written with it."""
         ...
 
     def record_outcome(self, outcome: CustomerOutcome) -> None: ...
