@@ -305,7 +305,7 @@ _KEY_PARAMS: Final = {"put_item": "item_attrs", "update_item": "key", "delete_it
 def _note_written(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     """Mark the items a write named as dirty in their table's GSI map; when the write's
     items cannot be told, forget every map (they are rebuilt when next queried)."""
-    if not _gsi_maps or name == "batch_write_item":  # moto's is empty: it calls put_item
+    if not _gsi_maps:
         return
     try:
         backend = args[0]
