@@ -15,12 +15,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
 from collections import Counter, defaultdict
 from typing import Any
 
 from psa_billing_dev.local import counting
+
+# The figures this bench printed before, for the 200-customer demo (docs/benchmarks.md).
+PREVIOUS = (
+    "previously (docs/benchmarks.md): 163.7 s on 2026-11-25; main at 7b0400b 53.9-64.1 s "
+    "wall, 34.0-40.3 s CPU at load average 9-15 (perf branch in the same pairs: "
+    "23.8-33.6 s wall, 18.2-18.5 s CPU)"
+)
 
 PER_CUSTOMER = {
     "functions.monthly_run.app.bill_customer",
@@ -150,6 +158,8 @@ def main() -> None:
             repo, counter, demo_document(args.customers, 42, period, org_id="bench"), period
         )
         report("demo organisation", normal)
+        print(PREVIOUS)
+        print(f"load average now: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         heavy = run_org(
             repo, counter, heavy_document(args.heavy, args.entries_each, period), period
         )

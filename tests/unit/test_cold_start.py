@@ -72,3 +72,13 @@ def test_use_cases_load_no_aws_sdk_or_adapter(module: str) -> None:
 def test_api_function_imports_no_local_serving_or_dev_tools() -> None:
     modules = _modules_after_import("functions.api.app")
     assert _loaded(modules, ("uvicorn", "schemathesis", "psa_billing_dev", "pytest")) == []
+
+
+def test_api_function_loads_boto3_only_when_a_route_needs_it() -> None:
+    """Reads go through pynamodb (botocore alone): boto3, s3transfer and Powertools'
+    idempotency layer are loaded by the routes that sign in, write, link or start runs,
+    not by every cold start (docs/benchmarks.md, Billing API)."""
+    modules = _modules_after_import("functions.api.app")
+    later = ("boto3", "s3transfer", "aws_lambda_powertools.utilities.idempotency")
+    assert _loaded(modules, later) == []
+    assert _loaded(modules, ("psa_billing.ingest.validate", "psa_billing.dal.existing")) == []

@@ -206,6 +206,7 @@ def _start(
         os.environ["MOTO_PORT"] = str(bound_port)
         resources = _bootstrap(endpoint, template_path, overrides)
         _serve_this_process_in_process()
+        _load_service_models()
         _collect_rarely()
     except BaseException:
         _shutdown(server, saved)
@@ -231,6 +232,24 @@ def _serve_this_process_in_process() -> None:
 
     os.environ.pop("AWS_ENDPOINT_URL", None)
     botocore_stubber.enabled = True
+
+
+# The services the handlers and the engine call in this process.
+_IN_PROCESS_SERVICES: Final = ("dynamodb", "s3", "sesv2", "lambda", "stepfunctions")
+
+
+def _load_service_models() -> None:
+    """Load, once, what moto reads on a service's first request: its botocore model
+    and, for REST services, the URL map of its operations. moto caches both, but the
+    engine's threads arrive together and each loaded its own copy (2-3 s of CPU in a
+    200-customer run)."""
+    from moto.core.routing import get_service_router  # noqa: PLC0415
+    from moto.core.utils import get_service_model  # noqa: PLC0415
+
+    for service in _IN_PROCESS_SERVICES:
+        protocol = str(get_service_model(service).protocol)
+        if protocol.startswith("rest-"):
+            get_service_router(service)._get_router(protocol)
 
 
 def _collect_rarely() -> None:

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Annotated, Any
 
-import boto3
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -63,6 +62,8 @@ def machine_cache() -> TtlCache[str, MachineClient | None]:
 
 @lru_cache(maxsize=1)
 def cognito() -> CognitoAuth:
+    import boto3  # noqa: PLC0415 - boto3 only for the routes that use it (cold start)
+
     s = get_api_settings()
     return CognitoAuth(boto3.client("cognito-idp"), s.user_pool_client_id)
 

@@ -15,16 +15,6 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyValidationError,
-)
-
 from psa_billing.api.errors import IdempotencyInProgressError, IdempotencyReuseError
 
 Answer = tuple[int, dict[str, Any]]
@@ -35,6 +25,14 @@ class Idempotency:
         self._enabled = bool(table_name)
         if not self._enabled:
             return
+        # Imported here, when the first write is retried-safe: Powertools' persistence
+        # layer loads boto3, which a cold start that only reads never needs.
+        from aws_lambda_powertools.utilities.idempotency import (  # noqa: PLC0415
+            DynamoDBPersistenceLayer,
+            IdempotencyConfig,
+            idempotent_function,
+        )
+
         persistence = DynamoDBPersistenceLayer(table_name=table_name)
         config = IdempotencyConfig(
             event_key_jmespath='["key", "principal", "route"]',
@@ -74,6 +72,11 @@ class Idempotency:
             self._config.register_lambda_context(lambda_context)
         digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
         request = {"key": key, "principal": principal, "route": route, "body": digest}
+        from aws_lambda_powertools.utilities.idempotency.exceptions import (  # noqa: PLC0415
+            IdempotencyAlreadyInProgressError,
+            IdempotencyValidationError,
+        )
+
         try:
             out = self._run(request=request, work=work)
         except IdempotencyValidationError:

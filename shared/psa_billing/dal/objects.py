@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
@@ -13,7 +12,11 @@ from botocore.exceptions import ClientError
 class ObjectStore:
     def __init__(self, bucket: str, client: Any | None = None) -> None:
         self.bucket = bucket
-        self._s3 = client or boto3.client("s3", config=Config(max_pool_connections=32))
+        if client is None:
+            import boto3  # noqa: PLC0415 - only when S3 is used (API cold start)
+
+            client = boto3.client("s3", config=Config(max_pool_connections=32))
+        self._s3 = client
 
     def put_new(self, key: str, body: bytes, content_type: str) -> bool:
         """Write ``key`` only if it does not exist yet (S3 conditional write).

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
@@ -21,7 +22,6 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from psa_billing.dal import keys
-from psa_billing.dal.existing import DynamoExisting
 from psa_billing.dal.models import (
     AdjustmentItem,
     ContractItem,
@@ -82,8 +82,11 @@ from psa_billing.domain.org import OrgSettings
 from psa_billing.domain.review import StatementHistory
 from psa_billing.domain.run import CustomerOutcome, Run, RunStatus
 from psa_billing.domain.statement import CLAIM_SECONDS, Numbering, Statement, StatementStatus
-from psa_billing.ingest.validate import ValidatedImport
 from psa_billing.logic.transient import TransientError
+
+if TYPE_CHECKING:  # the import's code is loaded by imports only (API cold start)
+    from psa_billing.dal.existing import DynamoExisting
+    from psa_billing.ingest.validate import ValidatedImport
 
 # Lost races on an organisation's number counter before the bill step gives up (and
 # the state machine retries it with backoff).
@@ -569,6 +572,8 @@ class DynamoRepository:
     # -- import -------------------------------------------------------------------------
 
     def existing(self, org_id: str) -> DynamoExisting:
+        from psa_billing.dal.existing import DynamoExisting  # noqa: PLC0415
+
         return DynamoExisting(org_id)
 
     def write_import(

@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from psa_billing.dal import keys
 from psa_billing.dal.bodies import INLINE_LIMIT, StatementBodies, body_key, default_bodies
@@ -60,7 +60,9 @@ from psa_billing.domain.org import (
 from psa_billing.domain.review import Evidence, StatementHistory, StatementSummary
 from psa_billing.domain.run import CustomerOutcome, Outcome, Run, RunStatus
 from psa_billing.domain.statement import Statement, StatementStatus
-from psa_billing.ingest.validate import ValidatedImport
+
+if TYPE_CHECKING:  # the import's models are not needed to read items (API cold start)
+    from psa_billing.ingest.validate import ValidatedImport
 
 
 def _d(value: str | None) -> Decimal | None:

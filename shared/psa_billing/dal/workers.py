@@ -7,9 +7,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
+
+
+def _client(service: str, **kwargs: Any) -> Any:
+    import boto3  # noqa: PLC0415 - when a route first needs it, not at import (cold start)
+
+    return boto3.client(service, **kwargs)  # type: ignore[call-overload]
 
 
 class WorkerFailedError(Exception):
@@ -25,7 +30,7 @@ class LambdaStatementWorkers:
     def __init__(self, render_function: str, send_function: str, client: Any = None) -> None:
         self._render = render_function
         self._send = send_function
-        self._client = client or boto3.client(
+        self._client = client or _client(
             "lambda", config=Config(read_timeout=120, retries={"mode": "standard"})
         )
 
@@ -63,7 +68,7 @@ class LambdaStatementWorkers:
 class StepFunctionsRuns:
     def __init__(self, state_machine_arn: str, client: Any = None) -> None:
         self._arn = state_machine_arn
-        self._client = client or boto3.client("stepfunctions")
+        self._client = client or _client("stepfunctions")
 
     def execution_arn(self, name: str) -> str:
         return self._arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
@@ -90,9 +95,9 @@ class S3Links:
 
     def __init__(self, bucket: str, client: Any = None, link_endpoint: str = "") -> None:
         self._bucket = bucket
-        self._client = client or boto3.client("s3", config=Config(signature_version="s3v4"))
+        self._client = client or _client("s3", config=Config(signature_version="s3v4"))
         self._signer = (
-            boto3.client("s3", endpoint_url=link_endpoint, config=Config(signature_version="s3v4"))
+            _client("s3", endpoint_url=link_endpoint, config=Config(signature_version="s3v4"))
             if link_endpoint
             else self._client
         )

@@ -25,6 +25,7 @@ import base64
 import functools
 import hashlib
 import re
+import threading
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.headerregistry import Address
@@ -33,7 +34,7 @@ from email.utils import format_datetime
 from pathlib import Path, PurePath
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 
 from psa_billing.domain.errors import UnsafeHeaderError
 from psa_billing.render.view import StatementView, quantity_label
@@ -168,10 +169,9 @@ def _message(
     msg = EmailMessage(policy=policy.SMTP)
     msg["Date"] = format_datetime(when)
     msg["Message-ID"] = msg_id
-    env = _templates()
-    msg.set_content(env.get_template(templates[0]).render(context), cte="quoted-printable")
+    msg.set_content(_template(templates[0]).render(context), cte="quoted-printable")
     msg.add_alternative(
-        env.get_template(templates[1]).render(context), subtype="html", cte="quoted-printable"
+        _template(templates[1]).render(context), subtype="html", cte="quoted-printable"
     )
     if attachment is not None:
         data, filename = attachment
@@ -364,6 +364,18 @@ def _context(view: StatementView, filename: str) -> dict[str, Any]:
         ),
         "pdf_filename": filename,
     }
+
+
+_COMPILE_LOCK = threading.Lock()
+
+
+def _template(name: str) -> Template:
+    """A compiled template (compiled once, then cached by jinja2). Compiled under a lock:
+    CPython 3.11 before 3.11.8 can fail compiling in two threads at once ("AST
+    constructor recursion depth mismatch"), which the local stack's concurrent send
+    steps hit."""
+    with _COMPILE_LOCK:
+        return _templates().get_template(name)
 
 
 @functools.cache

@@ -31,6 +31,7 @@ import functools
 import hashlib
 import struct
 import sys
+import threading
 import unicodedata
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
@@ -137,8 +138,22 @@ class Face:
         return {chr(code): advances[gid] for code, gid in self.cmap.items()}
 
 
+_LOAD_LOCK = threading.Lock()
+_parsed: dict[str, Face] = {}
+
+
 @functools.cache
 def load_face(filename: str) -> Face:
+    """The parsed font, once per process: threads that need it first at the same time
+    (the local stack renders many statements at once) wait for one parse."""
+    with _LOAD_LOCK:
+        face = _parsed.get(filename)
+        if face is None:
+            face = _parsed[filename] = _parse_face(filename)
+        return face
+
+
+def _parse_face(filename: str) -> Face:
     path = FONT_DIR / filename
     data = path.read_bytes()
     font = ttLib.TTFont(path, lazy=True, recalcTimestamp=False)
