@@ -1,0 +1,25 @@
+"""Every portal page, once: what `test_pages.py` opens for the axe-core check and, under
+`make screenshots`, photographs at 1280 px and 390 px into docs/screenshots/.
+
+A new page adds one ``PortalPage`` here. ``path`` may name the demo's facts:
+``{org}``, ``{customer}``, ``{statement}``, ``{period}``, ``{run}`` (tests/browser/
+conftest.py ``Demo``). ``role``: who is signed in (None: nobody). ``invoiceninja``: how
+the API's InvoiceNinja is configured while the page is open (conftest ``invoiceninja_as``).
+``ready``: a CSS selector the page shows once it is complete (default: ``main``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PortalPage:
+    name: str  # the screenshots' file stem: docs/screenshots/NAME-1280.png, NAME-390.png
+    path: str
+    role: str | None = "OWNER"
+    invoiceninja: str = "connected"
+    ready: str = "main"
+
+
+PAGES: tuple[PortalPage, ...] = ()
