@@ -4,6 +4,7 @@ session, navigation by role, money and dates in the organisation's locale."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from psa_billing.auth.roles import Principal, Role
 from psa_billing.web.csrf import token_for
@@ -60,3 +61,49 @@ def test_money_and_dates_follow_the_organisations_locale() -> None:
     assert PageFormat("en-GB").money("12.345", "BHD") == "12.345"
     assert PageFormat("en-GB").period("2026-10") == "October 2026"
     assert de.datetime("2026-11-01T08:30:00+00:00") == "01.11.2026, 09:30:00"
+
+
+class _Runs:
+    """A run store and run index with one run (what run_view and run_progress read)."""
+
+    def __init__(self, run: Any, outcomes: list[Any]) -> None:
+        self.run, self.outcomes, self.outcome_reads = run, outcomes, 0
+
+    def get_run(self, run_id: str) -> Any:
+        return self.run if run_id == self.run.run_id else None
+
+    def outcomes_of(self, run_id: str, org_id: str) -> list[Any]:
+        self.outcome_reads += 1
+        return [o for o in self.outcomes if o.org_id == org_id]
+
+
+def test_a_finished_runs_progress_comes_from_its_counts_and_matches_the_outcomes() -> None:
+    from psa_billing.domain.run import CustomerOutcome, Outcome, Run, RunStatus
+    from psa_billing.logic.billing_api import run_progress, run_view
+
+    outcomes = [CustomerOutcome("r1", "acme", f"c{n}", Outcome.BILLED, f"s{n}") for n in range(3)]
+    outcomes.append(CustomerOutcome("r1", "acme", "c9", Outcome.NOTHING_TO_BILL))
+    counts = {"billed": 3, "nothing_to_bill": 1, "already_billed": 2, "failed": 0}
+    run = Run("r1", "2026-10", ("acme",), RunStatus.SUCCEEDED, 6, "t0", "t1", counts)
+    store = _Runs(run, outcomes)
+    admin = _person(acme=Role.ADMIN)
+    quick = run_progress(store, store, admin, "r1")  # type: ignore[arg-type]
+    assert store.outcome_reads == 0
+    full = run_view(store, store, admin, "r1")  # type: ignore[arg-type]
+    full_done = {k: full["progress"][k] for k in ("failed", "total")}
+    assert quick["progress"] == {"done": 6, **full_done} == {"done": 6, "failed": 0, "total": 6}
+    assert full["progress"]["done"] == 4 + 2  # outcomes + already billed: the same figure
+    # A run with failures, or still running, is read whole (its failures are listed).
+    failing = Run(
+        "r1",
+        "2026-10",
+        ("acme",),
+        RunStatus.SUCCEEDED_WITH_FAILURES,
+        6,
+        "t0",
+        "t1",
+        {**counts, "failed": 1},
+    )
+    store = _Runs(failing, outcomes)
+    run_progress(store, store, admin, "r1")  # type: ignore[arg-type]
+    assert store.outcome_reads == 1

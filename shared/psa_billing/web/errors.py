@@ -17,6 +17,7 @@ Every page answer also gets the session cookies decided during the request
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -143,10 +144,14 @@ class PageRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def page_handler(request: Request) -> Response:
+            started = time.perf_counter()
             try:
                 response = await handler(request)
             except Exception as exc:
                 response = page_for_error(request, exc)
+            # The server's own time for the page (bench/bench_pages.py reads it).
+            took = (time.perf_counter() - started) * 1000
+            response.headers["Server-Timing"] = f"app;dur={took:.1f}"
             return session.finish(request, secure_headers(response))
 
         return page_handler

@@ -2,7 +2,7 @@
 progress, then one row per customer, filtered and paged; send the reviewed ones.
 
 Every action is the API's use case (logic/billing_api.py): start_run, run_view,
-list_statements, send. Pages of PAGE_SIZE rows, with the API's signed cursors, so a
+list_statements, send. Pages of PAGE_SIZE (50) rows, with the API's signed cursors, so a
 period of 1,000 statements renders one page at a time (bench/bench_pages.py).
 """
 
@@ -33,7 +33,9 @@ from psa_billing.web.render import render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
-PAGE_SIZE = 100
+# 50 rows a page: on the local stack a page's cost is the statements read (moto
+# serialises every item it returns), ~0.5 s of CPU for 50 (docs/benchmarks.md).
+PAGE_SIZE = 50
 # One click sends at most this many (each is a render + an email through their own
 # functions); the page says how many are left.
 SEND_BATCH = 25
@@ -76,11 +78,14 @@ class Row:
     total: str
 
 
-def _row(st: Statement, outcomes: dict[str, str]) -> Row:
+def _row(st: Statement, outcomes: dict[str, str], run_id: str | None = None) -> Row:
     pub = uc.summary_view(st)
+    # Without the run's outcomes at hand: a statement of this run was billed by it; one
+    # from an earlier run was already billed (docs/billing-rules.md "Once billed, billed once").
+    fallback = Outcome.BILLED if run_id in (None, st.run_id) else Outcome.ALREADY_BILLED
     return Row(
         statement=st,
-        outcome=outcomes.get(st.customer_id, Outcome.BILLED.value),
+        outcome=outcomes.get(st.customer_id, fallback.value),
         lines=len(st.current().lines),
         subtotal=pub["subtotal"],
         tax=pub["tax"],
@@ -139,7 +144,7 @@ def _latest_run(access: Any, repo: Any, principal: Principal, org_id: str, perio
     for run in access.org_runs(org_id, 20):
         if run.period == period:
             try:
-                return uc.run_view(repo, access, principal, run.run_id)
+                return uc.run_progress(repo, access, principal, run.run_id)
             except uc.NotFound:
                 # Started, but the state machine has not planned it yet.
                 return {
@@ -240,7 +245,7 @@ def _monthly_page(
             "status": status or "",
             "status_filters": STATUS_FILTERS,
             "q": q,
-            "rows": [_row(st, outcomes) for st in items],
+            "rows": [_row(st, outcomes, run["runId"] if run else None) for st in items],
             "run": run,
             "running": bool(run and run["status"] in ("running", "starting")),
             "failures": failures,
