@@ -35,7 +35,8 @@ def seed(n: int) -> str:
     import json
 
     from psa_billing import runtime
-    from psa_billing.dal.models import Item
+    from psa_billing.dal import keys
+    from psa_billing.dal.models import CustomerItem, Item
     from psa_billing.dal.serde import statement_item
     from psa_billing.domain.model import Period
     from psa_billing.domain.rules import compute_statement
@@ -68,6 +69,21 @@ def seed(n: int) -> str:
             )
             made.append(st)
             batch.save(statement_item(st))
+            # The customer itself (the search reads the organisation's customers).
+            batch.save(
+                CustomerItem(
+                    pk=keys.org_pk(ORG),
+                    sk=keys.customer_sk(cust),
+                    customer_id=cust,
+                    name=st.customer_name,
+                    per_device_rate="10.00",
+                    default_hourly_rate="80.00",
+                    tax_percent="20",
+                    currency=st.currency,
+                    auto_send=False,
+                    billing_email="billing@customer.example",
+                )
+            )
     started = datetime.now(UTC).isoformat(timespec="seconds")
     repo.start_run(
         Run(
@@ -174,7 +190,7 @@ def main() -> None:
                         "Customer ",
                     ),
                     (
-                        f"GET /admin/billing?q=... (search {args.statements})",
+                        f"GET /admin/billing?q=... (search of {args.statements} customers)",
                         "/admin/billing?period=2026-10&q=0999",
                         "Customer 0999",
                     ),
@@ -190,7 +206,9 @@ def main() -> None:
                 print(f"server time per page, {args.requests} requests after a warm-up (ms):")
                 print(f"  {'page':<62} {'p50':>7} {'p95':>7} {'CPU p50':>9}")
                 for label, path, expect in pages:
-                    p50, p95, cpu = measure(http, path, args.requests, expect)
+                    # The search reads the whole period: a few requests say enough.
+                    n = max(3, args.requests // 4) if "q=" in path else args.requests
+                    p50, p95, cpu = measure(http, path, n, expect)
                     flag = ""
                     if "page 1" in label:
                         flag = "  ok (< 1 s)" if p50 < TARGET_MS else "  over 1 s (wall)"

@@ -154,10 +154,21 @@ def test_rows_show_money_in_the_organisations_locale_right_aligned(
 def test_filters_find_a_customer_and_the_review_queue(
     api: Any, repo: Any, make_user: Any, org_id: str
 ) -> None:
-    seed(repo, org_id, ["alpha", "beta", "gamma"])
+    doc = load_demo(repo, org_id, customers=3, seed=4, period=PERIOD)
+    names = {c["id"]: c["name"] for c in doc["customers"]}
+    made = seed(repo, org_id, sorted(names))
+    write_statements([replace(st, customer_name=names[st.customer_id]) for st in made])
     client = _admin(api, make_user, org_id)
-    found = client.get("/admin/billing", params={"period": str(PERIOD), "q": "BET"})
-    assert [i.split("%3A")[1] for i in _rows(found.text)] == ["beta"]
+    wanted = "cust-0002"
+    part = names[wanted][1:6].upper()  # part of the name, any case
+    found = client.get("/admin/billing", params={"period": str(PERIOD), "q": part})
+    assert wanted in [i.split("%3A")[1] for i in _rows(found.text)]
+    assert (
+        client.get(
+            "/admin/billing", params={"period": str(PERIOD), "q": "no-such-customer"}
+        ).text.count("<tr>")
+        == 0
+    )
     sent = client.get("/admin/billing", params={"period": str(PERIOD), "status": "send_failed"})
     assert _rows(sent.text) == []
     pending = client.get(
