@@ -149,7 +149,7 @@ class PageRoute(APIRoute):
                 response = await handler(request)
             except Exception as exc:
                 response = page_for_error(request, exc)
-            # The server's own time for the page (bench/bench_pages.py reads it).
+            # The server's own time for the page (bench/bench_run_page.py reads it).
             took = (time.perf_counter() - started) * 1000
             response.headers["Server-Timing"] = f"app;dur={took:.1f}"
             return session.finish(request, secure_headers(response))

@@ -1,6 +1,6 @@
 """Server time of the portal's pages on the local stack.
 
-    .venv/bin/python bench/bench_pages.py [--statements 1000] [--requests 20]
+    .venv/bin/python bench/bench_run_page.py [--statements 1000] [--requests 20]
 
 Starts the local stack and the app under uvicorn (as `make run` does), writes
 --statements statements of one period for one organisation (as the run writes them,
@@ -74,6 +74,9 @@ def seed(n: int) -> str:
                 CustomerItem(
                     pk=keys.org_pk(ORG),
                     sk=keys.customer_sk(cust),
+                    gsi1pk=keys.customer_view_pk(ORG, cust),
+                    gsi1sk=keys.CUSTOMER_SK,
+                    org_id=ORG,
                     customer_id=cust,
                     name=st.customer_name,
                     per_device_rate="10.00",
