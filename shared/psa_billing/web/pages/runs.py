@@ -3,7 +3,7 @@ progress, then one row per customer, filtered and paged; send the reviewed ones.
 
 Every action is the API's use case (logic/billing_api.py): start_run, run_view,
 list_statements, send. Pages of PAGE_SIZE (50) rows, with the API's signed cursors, so a
-period of 1,000 statements renders one page at a time (bench/bench_pages.py).
+period of 1,000 statements renders one page at a time (bench/bench_run_page.py).
 """
 
 from __future__ import annotations
