@@ -219,10 +219,21 @@ def page_errors() -> list[str]:
 def page(context: Any, page_errors: list[str]) -> Any:
     p = context.new_page()
     p.on("pageerror", lambda exc: page_errors.append(f"script error: {exc}"))
+    # A resource that failed, with its URL (the console's own line does not name it).
+    p.on(
+        "response",
+        lambda r: (
+            page_errors.append(f"HTTP {r.status} for {r.request.resource_type} {r.url}")
+            if r.status >= 400 and r.request.resource_type != "document"
+            else None
+        ),
+    )
     p.on(
         "console",
         lambda msg: (
-            page_errors.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None
+            page_errors.append(f"console {msg.type}: {msg.text}")
+            if msg.type == "error" and not msg.text.startswith("Failed to load resource")
+            else None
         ),
     )
     return p
