@@ -9,6 +9,7 @@ Session-wide (started once per pytest process, on free ports):
   ``demo``          the demo organisation, imported and billed for last month (``Demo``)
   ``users``         ``users["OWNER" | "ADMIN" | "TECHNICIAN" | "CLIENT"]`` in the demo
                     organisation, ``users["OUTSIDER"]`` OWNER of another organisation
+  ``access``        the API's access repository (memberships, customers' settings)
   ``chromium``      the browser
 Per test:
   ``context``, ``page``  a fresh browser context (no cookies) at 1280 x 900, whose
@@ -155,6 +156,14 @@ def demo(portal: Any, repo: Any) -> Demo:
         statement_ids=tuple(s.id for s in statements),
         run_id=result.run_id,
     )
+
+
+@pytest.fixture(scope="session")
+def access(portal: Any) -> Any:
+    """The memberships and customers' settings repository (as the API's own)."""
+    from psa_billing.api import deps
+
+    return deps.access_repository()
 
 
 @pytest.fixture(scope="session")
