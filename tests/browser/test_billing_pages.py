@@ -214,6 +214,25 @@ def test_invoiceninja_down_still_renders_the_page_with_the_reason(
     assert page.get_by_role("navigation", name="Main").count() == 1  # the page around it
 
 
+def test_without_the_projects_feature_billing_says_so_and_the_nav_hides_it(
+    signed_in: Callable[..., Any], demo: Demo, access: Any
+) -> None:
+    from psa_billing.web.deps import forget_org
+
+    access.put_org_features(demo.org_id, {"projects": False}, "browser test")
+    forget_org(demo.org_id)
+    try:
+        page = signed_in("OWNER")
+        response = page.goto(f"/billing?org={demo.org_id}")
+        assert response is not None and response.status == 403
+        assert "projects feature" in page.inner_text("main")
+        assert page.get_by_role("link", name="Invoices & quotes").count() == 0
+        assert_accessible(page)
+    finally:
+        access.put_org_features(demo.org_id, {"projects": True}, "browser test")
+        forget_org(demo.org_id)
+
+
 def test_a_technician_is_refused_billing_and_the_nav_hides_it(
     signed_in: Callable[..., Any], demo: Demo
 ) -> None:
