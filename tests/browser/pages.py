@@ -23,6 +23,16 @@ class PortalPage:
 
 
 PAGES: tuple[PortalPage, ...] = (
+    # Sign-in, the monthly run, a statement, the review queue's confirmation (the 403 and
+    # 404 pages are axe-checked in test_run_and_statement_pages.py).
+    PortalPage(name="signin", path="/signin", role=None),
+    PortalPage(name="monthly-run", path="/admin/billing?period={period}", ready="#statements"),
+    PortalPage(
+        name="monthly-run-review-queue",
+        path="/admin/billing?period={period}&status=pending_review",
+    ),
+    PortalPage(name="statement", path="/statements/{statement}", ready="#lines"),
+    PortalPage(name="send-pending", path="/admin/billing/send-pending?period={period}"),
     # A customer's Billing tab (web/pages/customer_billing.py)
     PortalPage("customer-billing", "/customers/{customer}/billing?org={org}", role="ADMIN"),
     # /billing, InvoiceNinja's invoices and quotes (web/pages/invoiceninja.py)

@@ -9,6 +9,7 @@ test_cold_start.py).
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -65,6 +66,9 @@ def environment() -> jinja2.Environment:
     )
     env.globals["csrf_field_name"] = FIELD
     env.globals["status_label"] = status_label
+    # A fresh key in each form that writes: the write goes through the API's idempotency
+    # store under it, so submitting the same form twice changes nothing twice.
+    env.globals["one_time_key"] = lambda: secrets.token_urlsafe(18)
     return env
 
 
