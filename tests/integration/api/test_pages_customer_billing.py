@@ -153,3 +153,28 @@ def test_a_post_without_the_csrf_token_is_refused(
     )
     assert resp.status_code == 403
     assert access.get_customer(org_id, customer.id) == customer
+
+
+def test_money_and_times_follow_the_organisations_locale_and_zone(
+    api: Any, make_user: Any, org_id: str, customer: Any, repo: Any, access: Any
+) -> None:
+    from psa_billing.domain.org import new_org_settings, update_org_settings
+
+    repo.put_org(
+        update_org_settings(
+            new_org_settings(org_id, "Beispiel GmbH"),
+            {"defaultLocale": "de-DE", "timeZone": "Europe/Berlin"},
+        )
+    )
+    client = _signed_in(api, make_user, org_id, "OWNER")
+    url = f"/customers/{customer.id}/billing?org={org_id}"
+    token = csrf_of(client.get(url).text)
+    assert customer.billing.currency == "GBP"  # the demo's first customer (seed 3)
+    form = _form(customer, perDeviceRate="1234.50")
+    assert client.post(url, data={"csrf_token": token, **form}).status_code == 303
+    page = client.get(url).text
+    assert '<html lang="de-DE">' in page
+    assert "1.234,50 GBP" in page  # German grouping and decimal sign
+    when = re.search(r'<time datetime="([^"]+)">([^<]+)</time>', page)
+    assert when and "+00:00" in when.group(1)
+    assert "." in when.group(2)  # "01.12.2026, 14:05:09": German order, Berlin's clock
