@@ -78,6 +78,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_render.py
 	$(BIN)/python bench/bench_invoiceninja.py
 	$(BIN)/python bench/bench_api.py
+	$(BIN)/python bench/bench_pages.py
 	$(BIN)/python bench/bench_run_page.py
 
 # Re-resolve requirements.lock after changing pyproject.toml (needs uv on PATH).

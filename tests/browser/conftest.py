@@ -9,6 +9,7 @@ Session-wide (started once per pytest process, on free ports):
   ``demo``          the demo organisation, imported and billed for last month (``Demo``)
   ``users``         ``users["OWNER" | "ADMIN" | "TECHNICIAN" | "CLIENT"]`` in the demo
                     organisation, ``users["OUTSIDER"]`` OWNER of another organisation
+  ``access``        the API's access repository (memberships, customers' settings)
   ``chromium``      the browser
 Per test:
   ``context``, ``page``  a fresh browser context (no cookies) at 1280 x 900, whose
@@ -158,6 +159,14 @@ def demo(portal: Any, repo: Any) -> Demo:
 
 
 @pytest.fixture(scope="session")
+def access(portal: Any) -> Any:
+    """The memberships and customers' settings repository (as the API's own)."""
+    from psa_billing.api import deps
+
+    return deps.access_repository()
+
+
+@pytest.fixture(scope="session")
 def users(local_stack: Any, portal: Any, demo: Demo) -> dict[str, User]:
     """One person per role in the demo organisation, and an OWNER of another one, made
     as ``psa-billing users add`` makes them (Cognito user, TOTP enrolled, membership)."""
@@ -219,10 +228,21 @@ def page_errors() -> list[str]:
 def page(context: Any, page_errors: list[str]) -> Any:
     p = context.new_page()
     p.on("pageerror", lambda exc: page_errors.append(f"script error: {exc}"))
+    # A resource that failed, with its URL (the console's own line does not name it).
+    p.on(
+        "response",
+        lambda r: (
+            page_errors.append(f"HTTP {r.status} for {r.request.resource_type} {r.url}")
+            if r.status >= 400 and r.request.resource_type != "document"
+            else None
+        ),
+    )
     p.on(
         "console",
         lambda msg: (
-            page_errors.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None
+            page_errors.append(f"console {msg.type}: {msg.text}")
+            if msg.type == "error" and not msg.text.startswith("Failed to load resource")
+            else None
         ),
     )
     return p

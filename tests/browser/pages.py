@@ -33,4 +33,23 @@ PAGES: tuple[PortalPage, ...] = (
     ),
     PortalPage(name="statement", path="/statements/{statement}", ready="#lines"),
     PortalPage(name="send-pending", path="/admin/billing/send-pending?period={period}"),
+    # A customer's Billing tab (web/pages/customer_billing.py)
+    PortalPage("customer-billing", "/customers/{customer}/billing?org={org}", role="ADMIN"),
+    # /billing, InvoiceNinja's invoices and quotes (web/pages/invoiceninja.py)
+    PortalPage("invoiceninja-invoices", "/billing?org={org}", role="ADMIN", ready="table"),
+    PortalPage("invoiceninja-quotes", "/billing?org={org}&type=quotes", ready="table"),
+    PortalPage("invoiceninja-not-configured", "/billing?org={org}", invoiceninja="not_configured"),
+    PortalPage("invoiceninja-unreachable", "/billing?org={org}", invoiceninja="unreachable"),
+    # The connection tester's three states
+    PortalPage("integration-connected", "/admin/integrations/invoiceninja?org={org}"),
+    PortalPage(
+        "integration-not-configured",
+        "/admin/integrations/invoiceninja?org={org}",
+        invoiceninja="not_configured",
+    ),
+    PortalPage(
+        "integration-unreachable",
+        "/admin/integrations/invoiceninja?org={org}",
+        invoiceninja="unreachable",
+    ),
 )
