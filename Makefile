@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint unit integration e2e validate build bench lock clean screenshots-pdf
+.PHONY: install run test lint unit integration e2e browser validate build bench lock clean screenshots screenshots-pdf
 
 # A virtualenv with the locked dependencies and the `psa-billing` command.
 $(STAMP): requirements.lock pyproject.toml
@@ -21,9 +21,20 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/psa-billing local up --demo
 
-# Everything CI runs: lint, types, template checks, unit + integration + end-to-end tests.
+# Everything CI runs: lint, types, template checks, unit + integration + end-to-end tests,
+# and the portal pages in headless Chromium (tests/browser; needs /usr/bin/chromium:
+# apt-get install -y chromium). The browser tests run in a second pytest process beside
+# the others (each process has its own local stack on free ports); their output is shown
+# when both have finished, and either failing fails `make test`.
 test: $(STAMP) lint
-	$(BIN)/pytest -q
+	@rm -f .browser-tests.log; \
+	$(BIN)/pytest -q -p no:cacheprovider tests/browser > .browser-tests.log 2>&1 & browser=$$!; \
+	trap 'kill $$browser 2>/dev/null' INT TERM; \
+	$(BIN)/pytest -q --ignore=tests/browser; rest=$$?; \
+	wait $$browser; browser_rc=$$?; \
+	echo "---- browser tests (tests/browser, run alongside the others) ----"; \
+	cat .browser-tests.log; \
+	[ $$rest -eq 0 ] && [ $$browser_rc -eq 0 ]
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -39,6 +50,14 @@ integration: $(STAMP)
 
 e2e: $(STAMP)
 	$(BIN)/pytest -q tests/e2e
+
+browser: $(STAMP)
+	$(BIN)/pytest -q tests/browser
+
+# PNGs of every portal page (tests/browser/pages.py, and the states the browser tests
+# photograph) at 1280 px and 390 px wide, in docs/screenshots/ (needs /usr/bin/chromium).
+screenshots: $(STAMP)
+	PSA_BILLING_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q -p no:cacheprovider tests/browser
 
 # `sam validate --lint` (aws-sam-cli lives in its own venv under .tools/).
 validate: $(STAMP)
@@ -59,6 +78,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_render.py
 	$(BIN)/python bench/bench_invoiceninja.py
 	$(BIN)/python bench/bench_api.py
+	$(BIN)/python bench/bench_pages.py
+	$(BIN)/python bench/bench_run_page.py
 
 # Re-resolve requirements.lock after changing pyproject.toml (needs uv on PATH).
 lock:

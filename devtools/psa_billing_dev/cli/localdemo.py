@@ -90,13 +90,34 @@ def _start_invoiceninja(*, customers: int, seed: int) -> Any:
 def run_demo(*, customers: int, seed: int, out: Path) -> None:
     from psa_billing import runtime  # noqa: PLC0415
     from psa_billing.domain.model import Period  # noqa: PLC0415
+
+    period = Period.before(datetime.now(UTC).date())
+    repo = runtime.repository()
+    counts = prepare_demo_org(repo, customers=customers, seed=seed, period=period)
+    click.echo(f"imported demo organisation demo-msp: {counts}")
+    summary = report.run_and_wait(
+        repo, org_id="demo-msp", period=str(period), customers=None, wait=True
+    )
+    assert summary is not None
+    report.print_run_summary(repo, summary)
+    pdfs, mails = export_outputs(out)
+    click.echo("")
+    click.echo(f"PDFs:   {len(pdfs)} in {out / 'pdf'}/  (also in S3: s3://{_bucket()}/statements/)")
+    click.echo(f"Emails: {len(mails)} in {out / 'mail'}/  (what the local SES accepted, .eml)")
+
+
+def prepare_demo_org(
+    repo: Any, *, customers: int, seed: int, period: Any, org_id: str = "demo-msp"
+) -> str:
+    """The demo organisation as ``local up --demo`` has it before its run: the demo
+    document imported, the organisation's document settings, the "projects" feature on.
+    Also used by the browser tests (tests/browser). Returns the import's counts."""
+    from psa_billing import runtime  # noqa: PLC0415
     from psa_billing.domain.org import new_org_settings, update_org_settings  # noqa: PLC0415
     from psa_billing.logic.importing import import_document  # noqa: PLC0415
     from psa_billing_dev.demo import demo_document, with_statement_details  # noqa: PLC0415
 
-    period = Period.before(datetime.now(UTC).date())
-    repo = runtime.repository()
-    doc = with_statement_details(demo_document(customers, seed, period, org_id="demo-msp"))
+    doc = with_statement_details(demo_document(customers, seed, period, org_id=org_id))
     result = import_document(
         json.dumps(doc, ensure_ascii=False).encode(),
         repo,
@@ -104,7 +125,7 @@ def run_demo(*, customers: int, seed: int, out: Path) -> None:
         leases=runtime.leases(),
         holder="the demo",
     )
-    org = repo.get_org("demo-msp") or new_org_settings("demo-msp", "Demo MSP Ltd")
+    org = repo.get_org(org_id) or new_org_settings(org_id, "Demo MSP Ltd")
     repo.put_org(
         update_org_settings(
             org,
@@ -131,19 +152,9 @@ def run_demo(*, customers: int, seed: int, out: Path) -> None:
     s = config.storage()
     # The product doc's /billing needs the "projects" feature: the demo has it on.
     AccessRepository(s.data_table, s.aws_default_region).put_org_features(
-        "demo-msp", {"projects": True}, "the demo"
+        org_id, {"projects": True}, "the demo"
     )
-    counts = ", ".join(f"{n} {kind}" for kind, n in result.counts.items())
-    click.echo(f"imported demo organisation demo-msp: {counts}")
-    summary = report.run_and_wait(
-        repo, org_id="demo-msp", period=str(period), customers=None, wait=True
-    )
-    assert summary is not None
-    report.print_run_summary(repo, summary)
-    pdfs, mails = export_outputs(out)
-    click.echo("")
-    click.echo(f"PDFs:   {len(pdfs)} in {out / 'pdf'}/  (also in S3: s3://{_bucket()}/statements/)")
-    click.echo(f"Emails: {len(mails)} in {out / 'mail'}/  (what the local SES accepted, .eml)")
+    return ", ".join(f"{n} {kind}" for kind, n in result.counts.items())
 
 
 def _bucket() -> str:

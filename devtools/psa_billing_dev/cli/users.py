@@ -305,7 +305,12 @@ def start_local_api(stack: Any, *, demo: bool) -> Any:
 def print_api_help(api: Any, *, demo: bool) -> None:
     """What `local up` (and `make run`) prints about the API, last, beside "Up at"."""
     click.echo(f"Billing API at {api.url} (OpenAPI: {api.url}/api/openapi.json)")
+    click.echo(f"Portal (billing pages) at {api.url}/signin")
     if demo:
+        click.echo(
+            f"  sign in with email {DEMO_EMAIL}, password {DEMO_PASSWORD}, and the 6-digit "
+            f"code from: psa-billing users code {DEMO_EMAIL}"
+        )
         click.echo(f"Sign in as {DEMO_EMAIL} / {DEMO_PASSWORD} (OWNER of demo-msp), e.g.:")
         click.echo(
             f"  curl -s -X POST {api.url}/api/auth/login -H 'content-type: application/json' "

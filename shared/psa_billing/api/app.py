@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from psa_billing.api import errors
 from psa_billing.api.routers import auth, customers, invoiceninja, orgs, runs, statements
+from psa_billing.web import pages
 
 DESCRIPTION = """
 The billing API of psa-billing: statements, runs, customer billing settings and
@@ -32,6 +33,8 @@ def create_app() -> FastAPI:
     for router in (auth.router, statements.router, runs.router, customers.router, orgs.router):
         app.include_router(router)
     invoiceninja.install(app)
+    # The portal's pages: same app, same use cases, HTML (web/, docs/portal.md).
+    pages.install(app)
 
     @app.get("/api/health", tags=["health"], summary="Liveness (no sign-in needed)")
     def health() -> dict[str, str]:

@@ -91,7 +91,9 @@ def idempotency() -> Idempotency:
 
 
 @lru_cache(maxsize=1)
-def cursor_codec() -> CursorCodec:
+def signing_secret() -> bytes:
+    """The API's one server secret (env locally, Secrets Manager on AWS). List cursors
+    are signed with it; the pages derive their CSRF key from it (web/csrf.py)."""
     s = get_api_settings()
     secret = s.cursor_secret.get_secret_value()
     if not secret and s.cursor_secret_id:
@@ -100,7 +102,12 @@ def cursor_codec() -> CursorCodec:
         secret = str(parameters.get_secret(s.cursor_secret_id, max_age=3600))
     if not secret:
         raise RuntimeError("CURSOR_SECRET or CURSOR_SECRET_ID must be set")
-    return CursorCodec(secret.encode())
+    return secret.encode()
+
+
+@lru_cache(maxsize=1)
+def cursor_codec() -> CursorCodec:
+    return CursorCodec(signing_secret())
 
 
 def lockout_rule() -> LockoutRule:
@@ -127,6 +134,13 @@ def current_principal(
     access: Annotated[AccessRepository, Depends(access_repository)],
 ) -> Principal:
     """The caller, from the verified token alone (never from API Gateway's context)."""
+    return principal_of(token, settings, v, access)
+
+
+def principal_of(
+    token: str, settings: ApiSettings, v: TokenVerifier, access: AccessRepository
+) -> Principal:
+    """A bearer token or the pages' session cookie: verified and resolved the same way."""
     return resolve_principal(
         v.verify(token),
         user_client_id=settings.user_pool_client_id,

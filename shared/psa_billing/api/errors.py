@@ -14,7 +14,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -124,6 +124,20 @@ _MAPPED: list[tuple[type[Exception], int, str]] = [
     (BillingError, 422, "validation_failed"),
 ]
 
+
+def status_for(exc: Exception) -> tuple[int, str] | None:
+    """The (status, code) the API answers for an error raised below it (the pages use
+    the same mapping, web/errors.py)."""
+    if isinstance(exc, ApiError):
+        return exc.status, exc.code
+    if isinstance(exc, InvalidSettingsError):
+        return 422, "validation_failed"
+    for cls, status, code in _MAPPED:
+        if isinstance(exc, cls):
+            return status, code
+    return None
+
+
 STATUS_CODES: dict[int, str] = {
     400: "bad_request",
     401: "unauthenticated",
@@ -201,7 +215,12 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if not request.url.path.startswith("/api/"):
+            # An address outside the API (no such page): a page, not JSON.
+            from psa_billing.web.errors import http_error_page  # noqa: PLC0415
+
+            return http_error_page(request, exc.status_code)
         code = STATUS_CODES.get(exc.status_code, "bad_request")
         details: list[dict[str, Any]] | None = None
         if isinstance(exc.detail, str):

@@ -28,7 +28,7 @@ from psa_billing.domain.calendar import ensure_period_ended
 from psa_billing.domain.errors import BillingError
 from psa_billing.domain.model import Period
 from psa_billing.domain.money import Currency, format_amount
-from psa_billing.domain.run import CustomerOutcome, Outcome, Run
+from psa_billing.domain.run import CustomerOutcome, Outcome, Run, RunStatus
 from psa_billing.domain.statement import (
     Statement,
     StatementStatus,
@@ -547,7 +547,9 @@ def run_view(
     if not run.org_ids and not outcomes:
         raise NotFound(f"no run {run_id!r}")  # an all-organisation run that never got to us
     failed = sum(1 for o in outcomes if o.outcome is Outcome.FAILED)
-    already = int(run.counts.get("alreadyBilled", 0))
+    # While running the plan step's "alreadyBilled"; once finished, the finish step's
+    # per-outcome counts (logic/monthly.py), where it is "already_billed".
+    already = int(run.counts.get("alreadyBilled", run.counts.get(str(Outcome.ALREADY_BILLED), 0)))
     return {
         "runId": run.run_id,
         "orgId": mine[0],
@@ -566,6 +568,36 @@ def run_view(
             }
             for o in outcomes
         ],
+    }
+
+
+def run_progress(
+    repo: StatementRepo, index: RunIndex, principal: Principal, run_id: str
+) -> dict[str, Any]:
+    """``run_view`` for the portal's run page, read with one GetItem when it can be: a
+    finished run of one of the caller's organisations, with no failure, says its progress
+    in its counts (docs/api.md; the same numbers run_view counts from the outcomes, which
+    are one item per customer). Otherwise, and while it runs, ``run_view`` itself."""
+    run = repo.get_run(run_id)
+    if (
+        run is None
+        or run.status is RunStatus.RUNNING
+        or len(run.org_ids) != 1
+        or run.org_ids[0] not in principal.billing_read_orgs()
+        or int(run.counts.get(str(Outcome.FAILED), 0))
+    ):
+        return run_view(repo, index, principal, run_id)
+    done = sum(int(run.counts.get(str(o), 0)) for o in Outcome)
+    return {
+        "runId": run.run_id,
+        "orgId": run.org_ids[0],
+        "period": run.period,
+        "status": str(run.status),
+        "startedAt": run.started_at,
+        "finishedAt": run.finished_at,
+        "counts": {k: int(v) for k, v in run.counts.items()},
+        "progress": {"done": done, "failed": 0, "total": run.total},
+        "outcomes": [],
     }
 
 
