@@ -40,22 +40,28 @@ from psa_billing.dal.models import (
     TimeEntryItem,
     bind,
 )
+from psa_billing.dal.records import OrgRun
 from psa_billing.dal.serde import (
     adjustment_from,
     adjustment_item,
     contract_from,
+    counter_item,
     customer_from,
     device_from,
     entry_from,
     import_items,
+    number_item,
     org_from,
     org_item,
+    org_run_item,
     outcome_from,
     outcome_item,
     project_from,
     run_from,
+    run_handle,
     run_item,
     statement_from,
+    statement_handle,
     statement_item,
     ticket_from,
 )
@@ -217,10 +223,8 @@ class DynamoRepository:
                     current = None
             n = current if current is not None else numbering.first
             numbered = replace(st, allocated_number=numbering.format(n))
-            seq = CounterItem(pk=pk, sk=keys.NUMBER_COUNTER_SK, org_id=st.org_id, next=n + 1)
-            taken = NumberItem(
-                pk=pk, sk=keys.number_sk(numbered.number), org_id=st.org_id, statement_id=st.id
-            )
+            seq = counter_item(st.org_id, n + 1)
+            taken = number_item(st.org_id, numbered.number, st.id)
             try:
                 with TransactWrite(connection=self._tx_connection()) as tx:
                     tx.save(statement_item(numbered), condition=StatementItem.pk.does_not_exist())
@@ -278,7 +282,7 @@ class DynamoRepository:
         raised from the one the adjustment was validated against. A concurrent
         adjustment, or one while the statement is being emailed, is refused."""
         item = adjustment_item(st, adj)
-        target = StatementItem(pk=keys.statement_pk(st.id), sk=keys.STATEMENT_SK)
+        target = statement_handle(st.id)
         try:
             with TransactWrite(connection=self._tx_connection()) as tx:
                 tx.save(item, condition=AdjustmentItem.pk.does_not_exist())
@@ -346,7 +350,7 @@ class DynamoRepository:
         sent is not sent again by accident (``again`` is an explicit re-send, which may
         also take over a claim whose outcome is unknown). The claim expires after
         CLAIM_SECONDS. Returns the claimed statement (without adjustments), or None."""
-        item = StatementItem(pk=keys.statement_pk(statement_id), sk=keys.STATEMENT_SK)
+        item = statement_handle(statement_id)
         now = datetime.now(UTC)
         sendable = [
             str(StatementStatus.READY_TO_SEND),
@@ -383,7 +387,7 @@ class DynamoRepository:
 
     def mark_sent_by_person(self, statement_id: str, revision: int, actor: str) -> None:
         """A person who checked that a mail whose outcome was unknown did arrive."""
-        item = StatementItem(pk=keys.statement_pk(statement_id), sk=keys.STATEMENT_SK)
+        item = statement_handle(statement_id)
         try:
             item.update(
                 actions=[
@@ -408,7 +412,7 @@ class DynamoRepository:
     def hold_for_review(self, statement_id: str, revision: int, reason: str) -> None:
         """Keep a revision from being emailed until someone looks at it (and record why);
         refused silently when it is already being sent or was sent."""
-        item = StatementItem(pk=keys.statement_pk(statement_id), sk=keys.STATEMENT_SK)
+        item = statement_handle(statement_id)
         try:
             item.update(
                 actions=[
@@ -425,7 +429,7 @@ class DynamoRepository:
                 raise
 
     def mark_sent(self, statement_id: str, revision: int, message_id: str) -> None:
-        item = StatementItem(pk=keys.statement_pk(statement_id), sk=keys.STATEMENT_SK)
+        item = statement_handle(statement_id)
         item.update(
             actions=[
                 StatementItem.status.set(str(StatementStatus.SENT)),
@@ -439,7 +443,7 @@ class DynamoRepository:
         )
 
     def mark_send_failed(self, statement_id: str, revision: int, error: str) -> None:
-        item = StatementItem(pk=keys.statement_pk(statement_id), sk=keys.STATEMENT_SK)
+        item = statement_handle(statement_id)
         item.update(
             actions=[
                 StatementItem.status.set(str(StatementStatus.SEND_FAILED)),
@@ -465,16 +469,7 @@ class DynamoRepository:
     ) -> None:
         """The organisation's listing of the run (the API's runs page); a retried plan
         step finds it there already."""
-        item = OrgRunItem(
-            pk=keys.org_runs_pk(org_id),
-            sk=keys.org_run_sk(started_at, run_id),
-            org_id=org_id,
-            run_id=run_id,
-            period=period,
-            started_at=started_at,
-            started_by=started_by,
-            execution_arn=arn,
-        )
+        item = org_run_item(OrgRun(run_id, period, started_at, started_by, arn), org_id)
         try:
             item.save(condition=OrgRunItem.pk.does_not_exist())
         except PutError as exc:
@@ -497,7 +492,7 @@ class DynamoRepository:
     def finish_run(
         self, run_id: str, status: RunStatus, counts: dict[str, int], error: str | None
     ) -> None:
-        item = RunItem(pk=keys.run_pk(run_id), sk=keys.RUN_SK)
+        item = run_handle(run_id)
         actions: list[Action] = [
             RunItem.status.set(str(status)),
             RunItem.finished_at.set(_now()),
