@@ -333,10 +333,12 @@ class DynamoRepository:
                 found[-1][1].append(adjustment_from(item))
         return [statement_from(i, adjustments=tuple(adj)) for i, adj in found]
 
-    def billed_customer_ids(self, org_id: str, period: str) -> set[str]:
-        only = ["kind", "customer_id", "gsi2sk"]
+    def billed_customers(self, org_id: str, period: str) -> dict[str, StatementStatus]:
+        """Each billed customer of the period and its statement's stored status (a
+        projection: keys and the status only)."""
+        only = ["kind", "customer_id", "gsi2sk", "status"]
         return {
-            i.customer_id
+            i.customer_id: StatementStatus(i.status)
             for i in self._org_statement_items(org_id, period, only)
             if isinstance(i, StatementItem)
         }
