@@ -42,3 +42,51 @@ def test_the_write_lock_is_reentrant_so_a_patched_write_may_call_another() -> No
     t.start()
     t.join(2)
     assert done.is_set()
+
+
+def test_item_responses_written_directly_equal_what_moto_serialises() -> None:
+    """Patch 6 changes how a response is written, never what: for every item response,
+    and items holding every attribute type, the body equals moto's own serializer's."""
+    import json
+
+    from moto.core.model import ServiceModel
+    from moto.core.responses import ActionContext, ActionResult
+    from moto.core.serialize import get_serializer_class
+    from moto.core.utils import get_service_model
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.utilities import dynamo_to_dict
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = moto_patches._originals.get("responses", ActionResult.execute_result)
+    service: ServiceModel = get_service_model("dynamodb")
+    stored = {
+        "pk": {"S": "ORG#a"},
+        "sk": {"S": '\u00e9\u4e2d\U0001f600 "quoted"\n'},
+        "n": {"N": "12.50"},
+        "blob": {"B": "AAEC/w=="},  # moto keeps binary base64; dynamo_to_dict decodes it
+        "blobs": {"BS": ["AA==", "AQI="]},
+        "flag": {"BOOL": True},
+        "nothing": {"NULL": True},
+        "names": {"SS": ["a", "b"]},
+        "nums": {"NS": ["1", "2.5"]},
+        "list": {"L": [{"S": "x"}, {"M": {"k": {"N": "1"}}}]},
+    }
+    item = {name: DynamoType(value) for name, value in stored.items()}  # as moto holds it
+    key = {"pk": item["pk"], "sk": item["sk"]}
+    results = {
+        "Query": {"Items": [item, item], "Count": 2, "ScannedCount": 2, "LastEvaluatedKey": key},
+        "Scan": {"Items": [item], "Count": 1, "ScannedCount": 1},
+        "GetItem": {"Item": item},
+        "BatchGetItem": {"Responses": {"t": [item]}, "UnprocessedKeys": {}},
+        "DescribeTable": {"Table": {"TableName": "t", "ItemCount": 3}},  # not an item response
+    }
+    for name, raw in results.items():
+        operation = service.operation_model(name)
+        context = ActionContext(
+            service, operation, get_serializer_class("dynamodb", "json"), DynamoHandler()
+        )
+        result = dynamo_to_dict(raw)
+        slow = original(ActionResult(result), context)
+        fast = moto_patches.fast_item_response(original, result, context)
+        assert fast[0] == slow[0] and fast[1] == slow[1], name
+        assert json.loads(fast[2]) == json.loads(slow[2]), name
