@@ -38,6 +38,12 @@ silently stop working.
    ``{type: value}``), so here they are dumped with ``json`` (binary values base64, as
    the serializer writes them); the rest of the response still goes through moto's
    serializer. tests/unit/test_moto_patches.py checks both give the same body.
+7. **GSI Queries sorted on plain strings** (``Table.sorted_items``): moto sorts a GSI
+   Query's candidates on tuples of ``DynamoType``, each comparison going through
+   ``cast_value``, and does so again for every page, so paging through a customer's
+   200,000 entries sorted 200,000 items 60 times at ~3 µs a comparison. When every
+   key attribute of the candidates is a string (all of this table's keys are), the
+   same order comes from the plain strings; anything else is left to moto.
 """
 
 from __future__ import annotations
@@ -118,6 +124,9 @@ def check_internals() -> None:
     if "responses" not in _installed:
         _expect(DynamoResult, "execute_result", ("self", "context"))
     _expect(Table, "all_items", ("self",))
+    if "sort" not in _installed:
+        _expect(Table, "sorted_items", ("self", "hash_key_attrs", "range_key_attrs", "items"))
+        _expect(Table, "_generate_attr_to_sort_by", ("self", "hash_key_attrs", "range_key_attrs"))
     if "clients" not in _installed:
         client_for = getattr(boto_client, "boto_client_for", None)
         if client_for is None:
@@ -144,6 +153,7 @@ def install_all(lambda_invoke: Callable[..., Any]) -> None:
         _install_fast_query()
         _install_engine_clients()
         _install_fast_item_responses()
+        _install_fast_sort()
 
 
 def uninstall_lambda() -> None:
@@ -443,3 +453,39 @@ def _install_fast_item_responses() -> None:
     DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
     _originals["responses"] = original
     _installed.add("responses")
+
+
+def sorted_on_strings(table: Any, hash_attrs: Any, range_attrs: Any, items: list[Any]) -> bool:
+    """Sort ``items`` in place as moto's ``sorted_items`` would, on the plain string
+    values; False (items untouched) when a key attribute is not a string."""
+    attrs = table._generate_attr_to_sort_by(hash_attrs, range_attrs)
+    keyed = []
+    for item in items:
+        values = []
+        for attr in attrs:
+            value = item.attrs.get(attr)
+            if value is None or value.type != "S":
+                return False
+            values.append(value.value)
+        keyed.append((tuple(values), item))
+    keyed.sort(key=lambda pair: pair[0])
+    items[:] = [item for _, item in keyed]
+    return True
+
+
+def _install_fast_sort() -> None:
+    if "sort" in _installed:
+        return
+    from moto.dynamodb.models.table import Table  # noqa: PLC0415
+
+    original = Table.sorted_items
+
+    @functools.wraps(original)
+    def sorted_items(self: Any, hash_key_attrs: Any, range_key_attrs: Any, items: Any) -> Any:
+        if sorted_on_strings(self, hash_key_attrs, range_key_attrs, items):
+            return items
+        return original(self, hash_key_attrs, range_key_attrs, items)
+
+    Table.sorted_items = sorted_items  # type: ignore[method-assign]
+    _originals["sort"] = original
+    _installed.add("sort")
