@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint unit integration e2e browser validate build bench lock clean screenshots screenshots-pdf
+.PHONY: install run test lint unit integration e2e browser validate build bench bench-big lock clean screenshots screenshots-pdf
 
 # A virtualenv with the locked dependencies and the `psa-billing` command.
 $(STAMP): requirements.lock pyproject.toml
@@ -80,6 +80,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_api.py
 	$(BIN)/python bench/bench_pages.py
 	$(BIN)/python bench/bench_run_page.py
+
+# One customer with 10,000 ticket lines and 200,000 entries through the local stack
+# (long: tens of minutes, most of it moto holding and sorting 200,000 items).
+bench-big: $(STAMP)
+	$(BIN)/python bench/bench_big_customer.py
 
 # Re-resolve requirements.lock after changing pyproject.toml (needs uv on PATH).
 lock:

@@ -201,4 +201,4 @@ def test_statements_are_listed_by_period_across_shards(repo: Any, org_id: str) -
     assert [s.customer_id for s in listed] == sorted(s.customer_id for s in listed)
     assert len(listed) >= 15
     assert repo.list_statements(org_id, "2026-09") == []
-    assert repo.billed_customer_ids(org_id, str(PERIOD)) == {s.customer_id for s in listed}
+    assert repo.billed_customers(org_id, str(PERIOD)) == {s.customer_id: s.status for s in listed}

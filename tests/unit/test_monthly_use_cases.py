@@ -13,7 +13,7 @@ from psa_billing.domain.errors import PeriodNotEndedError
 from psa_billing.domain.model import CustomerPeriodData, Period
 from psa_billing.domain.org import OrgSettings, new_org_settings, update_org_settings
 from psa_billing.domain.run import CustomerOutcome, Run, RunStatus
-from psa_billing.domain.statement import Numbering, Statement
+from psa_billing.domain.statement import Numbering, Statement, StatementStatus
 from psa_billing.ingest.grouping import customer_data
 from psa_billing.ingest.validate import EmptyExisting, validate_document
 from psa_billing.logic import monthly
@@ -61,9 +61,9 @@ class FakeRepo:
     def iter_customer_ids(self, org_id: str) -> list[str]:
         return sorted(c for o, c in self.data if o == org_id)
 
-    def billed_customer_ids(self, org_id: str, period: str) -> set[str]:
+    def billed_customers(self, org_id: str, period: str) -> dict[str, StatementStatus]:
         return {
-            s.customer_id
+            s.customer_id: s.status
             for s in self.statements.values()
             if s.org_id == org_id and str(s.period) == period
         }
@@ -190,6 +190,7 @@ def test_a_rerun_plans_only_the_customers_not_yet_billed() -> None:
     repo.add_org("alpha", 6, seed=3)
     first = _plan(repo, store, "run-1", orgId="alpha", period="2026-10")
     billed = sum(r.outcome == "billed" for r in _bill_all(repo, store, first))
+    _deliver_all(repo)
 
     second = _plan(repo, store, "run-2", orgId="alpha", period="2026-10")
 
@@ -199,6 +200,42 @@ def test_a_rerun_plans_only_the_customers_not_yet_billed() -> None:
         CloseRunEvent(runId="run-2", period="2026-10"), repo, InMemoryLeases()
     )
     assert summary.counts["already_billed"] == billed
+
+
+def _deliver_all(repo: FakeRepo) -> None:
+    """What render and send leave: every auto-send statement sent."""
+    for sid, st in repo.statements.items():
+        if st.status is StatementStatus.READY_TO_SEND:
+            repo.statements[sid] = replace(st, status=StatementStatus.SENT)
+
+
+def test_a_rerun_delivers_what_an_ended_run_billed_but_never_sent() -> None:
+    """A run that died between billing a customer and emailing its statement (the
+    statement still ready to send, never claimed) leaves it to the next run, which
+    carries that same statement on to render and send; while the first run is still
+    running, its statements are its own."""
+    repo, store = FakeRepo(), FakeStore()
+    repo.add_org("alpha", 6, seed=3)
+    first = _plan(repo, store, "run-1", orgId="alpha", period="2026-10")
+    results = _bill_all(repo, store, first)
+    left = {
+        r.statement_id for r in results if r.statement_id and r.auto_send
+    }  # ready to send: the run "crashed" before sending any
+    assert left
+
+    during = _plan(repo, store, "run-2", orgId="alpha", period="2026-10")
+    assert "billed" not in {r.outcome for r in _bill_all(repo, store, during)}
+
+    repo.finish_run("run-1", RunStatus.SUCCEEDED_WITH_FAILURES, {}, None)
+    after = _plan(repo, store, "run-3", orgId="alpha", period="2026-10")
+    resumed = _bill_all(repo, store, after)
+
+    assert after.already_billed == sum(r.outcome == "billed" for r in results) - len(left)
+    carried = [r for r in resumed if r.outcome == "billed"]
+    assert {r.statement_id for r in carried} == left
+    assert all(r.statement is not None and r.statement.number for r in carried)
+    assert len(repo.statements) == sum(r.outcome == "billed" for r in results)
+    assert repo.numbered == len(repo.statements)  # no new number taken
 
 
 def test_unknown_organisation_or_customer_fails_the_plan_with_a_clear_error() -> None:

@@ -205,3 +205,98 @@ def test_gsi_queries_see_every_write_as_a_scan_does() -> None:
                         ]
                     )
             check()
+
+
+def test_item_responses_written_directly_equal_what_moto_serialises() -> None:
+    """Patch 6 changes how a response is written, never what: for every item response,
+    and items holding every attribute type, the body equals moto's own serializer's."""
+    import json
+
+    from moto.core.model import ServiceModel
+    from moto.core.responses import ActionContext, ActionResult
+    from moto.core.serialize import get_serializer_class
+    from moto.core.utils import get_service_model
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.utilities import dynamo_to_dict
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = moto_patches._originals.get("responses", ActionResult.execute_result)
+    service: ServiceModel = get_service_model("dynamodb")
+    stored = {
+        "pk": {"S": "ORG#a"},
+        "sk": {"S": '\u00e9\u4e2d\U0001f600 "quoted"\n'},
+        "n": {"N": "12.50"},
+        "blob": {"B": "AAEC/w=="},  # moto keeps binary base64; dynamo_to_dict decodes it
+        "blobs": {"BS": ["AA==", "AQI="]},
+        "flag": {"BOOL": True},
+        "nothing": {"NULL": True},
+        "names": {"SS": ["a", "b"]},
+        "nums": {"NS": ["1", "2.5"]},
+        "list": {"L": [{"S": "x"}, {"M": {"k": {"N": "1"}}}]},
+    }
+    item = {name: DynamoType(value) for name, value in stored.items()}  # as moto holds it
+    key = {"pk": item["pk"], "sk": item["sk"]}
+    results = {
+        "Query": {"Items": [item, item], "Count": 2, "ScannedCount": 2, "LastEvaluatedKey": key},
+        "Scan": {"Items": [item], "Count": 1, "ScannedCount": 1},
+        "GetItem": {"Item": item},
+        "BatchGetItem": {"Responses": {"t": [item]}, "UnprocessedKeys": {}},
+        "DescribeTable": {"Table": {"TableName": "t", "ItemCount": 3}},  # not an item response
+    }
+    for name, raw in results.items():
+        operation = service.operation_model(name)
+        context = ActionContext(
+            service, operation, get_serializer_class("dynamodb", "json"), DynamoHandler()
+        )
+        result = dynamo_to_dict(raw)
+        slow = original(ActionResult(result), context)
+        fast = moto_patches.fast_item_response(original, result, context)
+        assert fast[0] == slow[0] and fast[1] == slow[1], name
+        assert json.loads(fast[2]) == json.loads(slow[2]), name
+
+
+def test_gsi_candidates_sorted_on_strings_come_out_in_moto_s_order() -> None:
+    """Patch 7 changes how a GSI Query's candidates are sorted, never the order: the
+    same as moto's own sort on DynamoType keys, ties kept stable; and a key that is
+    not a string is left to moto."""
+    import random
+
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+    from moto.dynamodb.models.table import Table
+
+    table = Table(
+        "t",
+        account_id="123456789012",
+        region="us-east-1",
+        schema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        attr=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "g1", "g2")],
+    )
+    chooser = random.Random(5)
+    words = ["A#", "B", "b", "\u00e9", "\u4e2d", "TE#2026-10-01", "TE#2026-10-01#e1", ""]
+
+    def item(n: int, **extra: dict[str, str]) -> Item:
+        attrs = {
+            "pk": {"S": f"P{chooser.choice(words)}"},
+            "sk": {"S": "S"},
+            "g1": {"S": "G"},
+            "g2": {"S": chooser.choice(words) + chooser.choice(words)},
+            "n": {"N": str(n)},
+            **extra,
+        }
+        return Item(DynamoType({"S": "x"}), DynamoType({"S": "y"}), attrs)
+
+    items = [item(n) for n in range(300)]
+    hash_attrs, range_attrs = ["g1", "pk"], ["g2", "sk"]
+    attrs = table._generate_attr_to_sort_by(hash_attrs, range_attrs)
+    expected = sorted(items, key=lambda x: tuple(x.attrs[a] for a in attrs))
+    fast = list(items)
+    assert moto_patches.sorted_on_strings(table, hash_attrs, range_attrs, fast)
+    assert [id(i) for i in fast] == [id(i) for i in expected]
+
+    numeric = [*items, item(0, g2={"N": "5"})]
+    untouched = list(numeric)
+    assert not moto_patches.sorted_on_strings(table, hash_attrs, range_attrs, numeric)
+    assert numeric == untouched

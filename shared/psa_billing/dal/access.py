@@ -8,10 +8,8 @@ Every read is a GetItem or a Query (docs/data-model.md, "API access").
 from __future__ import annotations
 
 import heapq
-import json
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,21 +33,60 @@ from psa_billing.dal.models import (
     UserItem,
     bind,
 )
+from psa_billing.dal.records import (
+    ActiveRun,
+    MachineClient,
+    Member,
+    OrgRun,
+    SettingsChange,
+    StatementPosition,
+    UserAccess,
+)
 from psa_billing.dal.serde import (
+    active_run_from,
+    active_run_item,
     adjustment_from,
+    billing_doc,
+    customer_billing_actions,
+    customer_billing_is,
     customer_from,
-    dec,
-    profile_to_json,
+    customer_handle,
+    login_failure_item,
+    login_failures_from,
+    machine_client_from,
+    machine_client_item,
+    member_from,
+    membership_handle,
+    membership_item,
+    org_features_from,
+    org_features_item,
+    org_run_from,
+    org_run_item,
+    outcome_from,
+    settings_change_from,
+    settings_change_item,
     statement_from,
+    user_item,
 )
 from psa_billing.domain.adjustments import Adjustment
 from psa_billing.domain.errors import BillingError
 from psa_billing.domain.model import BillingSettings, Customer, CustomerProfile
-from psa_billing.domain.run import CustomerOutcome, Outcome
+from psa_billing.domain.run import CustomerOutcome
 from psa_billing.domain.statement import Statement
 
-# Items in listings that do not belong to an organisation still need the base org_id.
-_NO_ORG = "-"
+# The records are defined beside the mapping (dal/records.py); importers name them here.
+__all__ = [
+    "AccessRepository",
+    "ActiveRun",
+    "ChangedMeanwhileError",
+    "MachineClient",
+    "Member",
+    "OrgRun",
+    "RunInProgressError",
+    "SettingsChange",
+    "StatementPosition",
+    "UserAccess",
+]
 
 
 class ChangedMeanwhileError(BillingError):
@@ -74,72 +111,6 @@ def _now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-@dataclass(frozen=True, slots=True)
-class Member:
-    user_sub: str
-    email: str
-    org_id: str
-    role: str
-
-
-@dataclass(frozen=True, slots=True)
-class UserAccess:
-    roles: dict[str, str]
-    signed_out_at: int | None
-    email: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class MachineClient:
-    client_id: str
-    org_id: str
-    name: str
-    scope: str
-
-
-@dataclass(frozen=True, slots=True)
-class SettingsChange:
-    at: str
-    actor: str
-    changes: dict[str, dict[str, Any]]
-
-
-@dataclass(frozen=True, slots=True)
-class OrgRun:
-    run_id: str
-    period: str
-    started_at: str
-    started_by: str
-    execution_arn: str
-
-
-@dataclass(frozen=True, slots=True)
-class ActiveRun:
-    run_id: str
-    execution_arn: str
-
-
-@dataclass(frozen=True, slots=True)
-class StatementPosition:
-    """Where a page of the statement listing ended: (period, org, customer), the
-    listing's newest-first order."""
-
-    period: str
-    org_id: str
-    customer_id: str
-
-
-def _billing_doc(b: BillingSettings) -> dict[str, Any]:
-    return {
-        "perDeviceRate": dec(b.per_device_rate),
-        "defaultHourlyRate": dec(b.default_hourly_rate),
-        "taxPercent": dec(b.tax_percent),
-        "currency": b.currency,
-        "autoSend": b.auto_send,
-        "billingEmail": b.billing_email,
-    }
-
-
 class AccessRepository:
     def __init__(self, table_name: str, region: str) -> None:
         bind(table_name, region)
@@ -161,20 +132,10 @@ class AccessRepository:
         return UserAccess(roles=roles, signed_out_at=signed_out, email=email)
 
     def put_membership(self, user_sub: str, email: str, org_id: str, role: str) -> None:
-        MembershipItem(
-            pk=keys.user_pk(user_sub),
-            sk=keys.membership_sk(org_id),
-            gsi1pk=keys.org_members_pk(org_id),
-            gsi1sk=keys.member_sk(user_sub),
-            org_id=org_id,
-            user_sub=user_sub,
-            email=email,
-            role=role,
-            updated_at=_now_iso(),
-        ).save()
+        membership_item(user_sub, email, org_id, role, _now_iso()).save()
 
     def remove_membership(self, user_sub: str, org_id: str) -> bool:
-        item = MembershipItem(pk=keys.user_pk(user_sub), sk=keys.membership_sk(org_id))
+        item = membership_handle(user_sub, org_id)
         try:
             item.delete(condition=MembershipItem.pk.exists())
         except Exception as exc:
@@ -185,46 +146,29 @@ class AccessRepository:
 
     def members_of(self, org_id: str) -> list[Member]:
         return [
-            Member(i.user_sub, i.email, i.org_id, i.role)
+            member_from(i)
             for i in Item.customer_view.query(keys.org_members_pk(org_id))
             if isinstance(i, MembershipItem)
         ]
 
     def mark_signed_out(self, user_sub: str, email: str, at: int) -> None:
-        UserItem(
-            pk=keys.user_pk(user_sub),
-            sk=keys.USER_SK,
-            org_id=_NO_ORG,
-            user_sub=user_sub,
-            email=email,
-            signed_out_at=at,
-        ).save()
+        user_item(user_sub, email, at).save()
 
     # -- machine clients --------------------------------------------------------------
 
     def put_machine_client(self, client: MachineClient) -> None:
-        MachineClientItem(
-            pk=keys.machine_client_pk(client.client_id),
-            sk=keys.MACHINE_CLIENT_SK,
-            gsi1pk=keys.org_clients_pk(client.org_id),
-            gsi1sk=client.client_id,
-            org_id=client.org_id,
-            client_id=client.client_id,
-            name=client.name,
-            scope=client.scope,
-            created_at=_now_iso(),
-        ).save()
+        machine_client_item(client, _now_iso()).save()
 
     def get_machine_client(self, client_id: str) -> MachineClient | None:
         try:
             i = MachineClientItem.get(keys.machine_client_pk(client_id), keys.MACHINE_CLIENT_SK)
         except DoesNotExist:
             return None
-        return MachineClient(i.client_id, i.org_id, i.name, i.scope)
+        return machine_client_from(i)
 
     def machine_clients_of(self, org_id: str) -> list[MachineClient]:
         return [
-            MachineClient(i.client_id, i.org_id, i.name, i.scope)
+            machine_client_from(i)
             for i in Item.customer_view.query(keys.org_clients_pk(org_id))
             if isinstance(i, MachineClientItem)
         ]
@@ -239,20 +183,12 @@ class AccessRepository:
             )
         except DoesNotExist:
             return 0, 0, None
-        locked = None if i.locked_until is None else int(i.locked_until)
-        return int(i.failures), int(i.first_at), locked
+        return login_failures_from(i)
 
     def put_login_failures(
         self, account_hash: str, failures: int, first_at: int, locked_until: int | None
     ) -> None:
-        LoginFailureItem(
-            pk=keys.login_failure_pk(account_hash),
-            sk=keys.LOGIN_FAILURE_SK,
-            org_id=_NO_ORG,
-            failures=failures,
-            first_at=first_at,
-            locked_until=locked_until,
-        ).save()
+        login_failure_item(account_hash, failures, first_at, locked_until).save()
 
     # -- customers' billing settings -------------------------------------------------------
 
@@ -289,53 +225,21 @@ class AccessRepository:
         """One TransactWriteItems: the new settings and statement details, only if they
         are still the ones the change was made against, and the history record of who
         changed what."""
-        before = {**_billing_doc(old), **old_profile.public()}
-        after = {**_billing_doc(new), **new_profile.public()}
+        before = {**billing_doc(old), **old_profile.public()}
+        after = {**billing_doc(new), **new_profile.public()}
         changes = {
             k: {"from": before.get(k), "to": after.get(k)}
             for k in sorted(before.keys() | after.keys())
             if before.get(k) != after.get(k)
         }
-        target = CustomerItem(pk=keys.org_pk(org_id), sk=keys.customer_sk(customer_id))
-        history = SettingsChangeItem(
-            pk=keys.settings_history_pk(org_id, customer_id),
-            sk=keys.settings_history_sk(at, uuid.uuid4().hex[:8]),
-            org_id=org_id,
-            customer_id=customer_id,
-            at=at,
-            actor=actor,
-            changes=json.dumps(changes, sort_keys=True),
-        )
-        unchanged = (
-            (CustomerItem.per_device_rate == dec(old.per_device_rate))
-            & (CustomerItem.default_hourly_rate == dec(old.default_hourly_rate))
-            & (CustomerItem.tax_percent == dec(old.tax_percent))
-            & (CustomerItem.currency == old.currency)
-            & (CustomerItem.auto_send == old.auto_send)
-            & (CustomerItem.billing_email == old.billing_email)
-        )
-        old_json, new_json = profile_to_json(old_profile), profile_to_json(new_profile)
-        unchanged &= (
-            CustomerItem.profile.does_not_exist()
-            if old_json is None
-            else CustomerItem.profile == old_json
-        )
+        change = SettingsChange(at=at, actor=actor, changes=changes)
+        history = settings_change_item(org_id, customer_id, change, uuid.uuid4().hex[:8])
         try:
             with TransactWrite(connection=Item._get_connection().connection) as tx:
                 tx.update(
-                    target,
-                    actions=[
-                        CustomerItem.per_device_rate.set(dec(new.per_device_rate) or "0"),
-                        CustomerItem.default_hourly_rate.set(dec(new.default_hourly_rate) or "0"),
-                        CustomerItem.tax_percent.set(dec(new.tax_percent) or "0"),
-                        CustomerItem.currency.set(new.currency),
-                        CustomerItem.auto_send.set(new.auto_send),
-                        CustomerItem.billing_email.set(new.billing_email),
-                        CustomerItem.profile.remove()
-                        if new_json is None
-                        else CustomerItem.profile.set(new_json),
-                    ],
-                    condition=unchanged,
+                    customer_handle(org_id, customer_id),
+                    actions=customer_billing_actions(new, new_profile),
+                    condition=customer_billing_is(old, old_profile),
                 )
                 tx.save(history, condition=SettingsChangeItem.pk.does_not_exist())
         except TransactWriteError as exc:
@@ -345,13 +249,13 @@ class AccessRepository:
                     "read them again and retry"
                 ) from exc
             raise
-        return SettingsChange(at=at, actor=actor, changes=changes)
+        return change
 
     def settings_history(
         self, org_id: str, customer_id: str, limit: int = 50
     ) -> list[SettingsChange]:
         return [
-            SettingsChange(i.at, i.actor, json.loads(i.changes))
+            settings_change_from(i)
             for i in Item.query(
                 keys.settings_history_pk(org_id, customer_id),
                 scan_index_forward=False,
@@ -369,7 +273,7 @@ class AccessRepository:
             )
         except DoesNotExist:
             return None
-        return ActiveRun(i.run_id, i.execution_arn)
+        return active_run_from(i)
 
     def claim_period(
         self, org_id: str, period: str, run_id: str, arn: str, previous: ActiveRun | None
@@ -382,14 +286,7 @@ class AccessRepository:
             else ActiveRunItem.run_id == previous.run_id
         )
         try:
-            ActiveRunItem(
-                pk=keys.active_run_pk(org_id, period),
-                sk=keys.ACTIVE_RUN_SK,
-                org_id=org_id,
-                run_id=run_id,
-                period=period,
-                execution_arn=arn,
-            ).save(condition=condition)
+            active_run_item(org_id, period, ActiveRun(run_id, arn)).save(condition=condition)
         except PutError as exc:
             if _condition_failed(exc):
                 raise RunInProgressError(
@@ -402,21 +299,12 @@ class AccessRepository:
     ) -> None:
         """List the run under its organisation (runs started by the API; the monthly
         schedule's plan step should call this too, see docs/api.md)."""
-        OrgRunItem(
-            pk=keys.org_runs_pk(org_id),
-            sk=keys.org_run_sk(started_at, run_id),
-            org_id=org_id,
-            run_id=run_id,
-            period=period,
-            started_at=started_at,
-            started_by=started_by,
-            execution_arn=arn,
-        ).save()
+        org_run_item(OrgRun(run_id, period, started_at, started_by, arn), org_id).save()
 
     def org_runs(self, org_id: str, limit: int, before: str | None = None) -> list[OrgRun]:
         cond = OrgRunItem.sk < before if before else None
         return [
-            OrgRun(i.run_id, i.period, i.started_at, i.started_by, i.execution_arn)
+            org_run_from(i)
             for i in Item.query(
                 keys.org_runs_pk(org_id), cond, scan_index_forward=False, limit=limit
             )
@@ -426,14 +314,7 @@ class AccessRepository:
     def outcomes_of(self, run_id: str, org_id: str) -> list[CustomerOutcome]:
         """One organisation's outcomes in a run (a run may bill every organisation)."""
         return [
-            CustomerOutcome(
-                run_id=i.run_id,
-                org_id=i.org_id,
-                customer_id=i.customer_id,
-                outcome=Outcome(i.outcome),
-                statement_id=i.statement_id,
-                error=i.error,
-            )
+            outcome_from(i)
             for i in OutcomeItem.query(
                 keys.run_pk(run_id), OutcomeItem.sk.startswith(keys.outcome_sk(org_id, ""))
             )
@@ -446,17 +327,10 @@ class AccessRepository:
             i = OrgFeaturesItem.get(keys.org_pk(org_id), keys.ORG_FEATURES_SK)
         except DoesNotExist:
             return {}
-        return {str(k): bool(v) for k, v in json.loads(i.features).items()}
+        return org_features_from(i)
 
     def put_org_features(self, org_id: str, features: dict[str, bool], actor: str) -> None:
-        OrgFeaturesItem(
-            pk=keys.org_pk(org_id),
-            sk=keys.ORG_FEATURES_SK,
-            org_id=org_id,
-            features=json.dumps(features, sort_keys=True),
-            updated_at=_now_iso(),
-            updated_by=actor,
-        ).save()
+        org_features_item(org_id, features, _now_iso(), actor).save()
 
     # -- statements, a page at a time ----------------------------------------------------------
 

@@ -11,7 +11,7 @@ from pynamodb.transactions import TransactWrite
 
 from psa_billing.dal import keys
 from psa_billing.dal.models import DeliveryEventItem, Item, MessageItem, StatementItem
-from psa_billing.dal.serde import delivery_event_item, delivery_event_json
+from psa_billing.dal.serde import delivery_event_item, delivery_event_json, statement_handle
 from psa_billing.domain.delivery import DeliveryEvent
 from psa_billing.domain.statement import StatementStatus
 from psa_billing.logic.delivery_events import MessageTarget, Recorded
@@ -67,7 +67,7 @@ class DynamoDeliveryLog:
             )
             if not on_statement:
                 return
-            st = StatementItem(pk=keys.statement_pk(target.statement_id), sk=keys.STATEMENT_SK)
+            st = statement_handle(target.statement_id)
             actions: list[Action] = [StatementItem.delivery.set(delivery_event_json(event))]
             condition = StatementItem.message_id == event.message_id
             if queue:

@@ -13,9 +13,7 @@ Reads are GetItem or Query; every deciding write is conditional (docs/invoicenin
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
-from typing import cast
+from datetime import datetime
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
@@ -31,18 +29,18 @@ from psa_billing.dal.models import (
 
 # The repository's own test for a lost conditional write (one definition of it).
 from psa_billing.dal.repository import _is_condition_failure
+from psa_billing.dal.serde import (
+    client_mapping_from,
+    invoiceninja_client_claim,
+    invoiceninja_client_handle,
+    invoiceninja_lock,
+    invoiceninja_lock_handle,
+    invoiceninja_stamp,
+    push_from,
+    push_item,
+)
 from psa_billing.invoiceninja.errors import PushInProgressError
-from psa_billing.invoiceninja.ports import ClientMapping, PushRecord, Source, SourceKind
-from psa_billing.invoiceninja.wire import DocumentKind
-
-
-def _stamp(moment: datetime) -> str:
-    """One fixed-width UTC format, so that stamps compare correctly as strings."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _moment(text: str | None) -> datetime | None:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC) if text else None
+from psa_billing.invoiceninja.ports import ClientMapping, PushRecord, Source
 
 
 class DynamoInvoiceNinjaStore:
@@ -63,12 +61,7 @@ class DynamoInvoiceNinjaStore:
             )
         except DoesNotExist:
             return None
-        return ClientMapping(
-            customer_id=item.customer_id,
-            in_client_id=item.in_client_id,
-            claim_id=item.claim_id,
-            claimed_at=_moment(item.claimed_at),
-        )
+        return client_mapping_from(item)
 
     def client_mappings(self, org_id: str) -> dict[str, str]:
         found: dict[str, str] = {}
@@ -83,20 +76,13 @@ class DynamoInvoiceNinjaStore:
     def claim_client(
         self, org_id: str, customer_id: str, claim_id: str, now: datetime, stale_before: datetime
     ) -> bool:
-        item = InvoiceNinjaClientItem(
-            pk=keys.invoiceninja_clients_pk(org_id),
-            sk=keys.invoiceninja_client_sk(customer_id),
-            org_id=org_id,
-            customer_id=customer_id,
-            claim_id=claim_id,
-            claimed_at=_stamp(now),
-        )
+        item = invoiceninja_client_claim(org_id, customer_id, claim_id, now)
         try:
             item.save(
                 condition=Item.pk.does_not_exist()
                 | (
                     InvoiceNinjaClientItem.in_client_id.does_not_exist()
-                    & (InvoiceNinjaClientItem.claimed_at < _stamp(stale_before))
+                    & (InvoiceNinjaClientItem.claimed_at < invoiceninja_stamp(stale_before))
                 )
             )
         except PutError as exc:
@@ -108,10 +94,7 @@ class DynamoInvoiceNinjaStore:
     def complete_client(
         self, org_id: str, customer_id: str, claim_id: str, in_client_id: str
     ) -> None:
-        item = InvoiceNinjaClientItem(
-            pk=keys.invoiceninja_clients_pk(org_id),
-            sk=keys.invoiceninja_client_sk(customer_id),
-        )
+        item = invoiceninja_client_handle(org_id, customer_id)
         try:
             item.update(
                 actions=[
@@ -128,10 +111,7 @@ class DynamoInvoiceNinjaStore:
             raise
 
     def release_client(self, org_id: str, customer_id: str, claim_id: str) -> None:
-        item = InvoiceNinjaClientItem(
-            pk=keys.invoiceninja_clients_pk(org_id),
-            sk=keys.invoiceninja_client_sk(customer_id),
-        )
+        item = invoiceninja_client_handle(org_id, customer_id)
         try:
             item.delete(
                 condition=(InvoiceNinjaClientItem.claim_id == claim_id)
@@ -151,35 +131,18 @@ class DynamoInvoiceNinjaStore:
             consistent_read=True,
         ):
             if isinstance(item, InvoiceNinjaPushItem):
-                records.append(
-                    PushRecord(
-                        key=item.push_key,
-                        source=Source(cast(SourceKind, item.source_kind), item.source_id),
-                        document_kind=cast(DocumentKind, item.document_kind),
-                        document_id=item.document_id,
-                        document_number=item.document_number,
-                        in_client_id=item.in_client_id,
-                        entry_ids=tuple(json.loads(item.entry_ids)),
-                        pushed_at=_moment(item.pushed_at) or datetime.min.replace(tzinfo=UTC),
-                    )
-                )
+                records.append(push_from(item))
         records.sort(key=lambda r: r.pushed_at)
         return records
 
     def lock_source(
         self, org_id: str, source: Source, claim_id: str, now: datetime, stale_before: datetime
     ) -> bool:
-        item = InvoiceNinjaLockItem(
-            pk=keys.invoiceninja_source_pk(org_id, source.kind, source.id),
-            sk=keys.IN_LOCK_SK,
-            org_id=org_id,
-            claim_id=claim_id,
-            claimed_at=_stamp(now),
-        )
+        item = invoiceninja_lock(org_id, source, claim_id, now)
         try:
             item.save(
                 condition=Item.pk.does_not_exist()
-                | (InvoiceNinjaLockItem.claimed_at < _stamp(stale_before))
+                | (InvoiceNinjaLockItem.claimed_at < invoiceninja_stamp(stale_before))
             )
         except PutError as exc:
             if _is_condition_failure(exc):
@@ -189,22 +152,8 @@ class DynamoInvoiceNinjaStore:
 
     def record_push(self, org_id: str, record: PushRecord, claim_id: str) -> None:
         """One TransactWriteItems: the record, and the lock released while still held."""
-        pk = keys.invoiceninja_source_pk(org_id, record.source.kind, record.source.id)
-        item = InvoiceNinjaPushItem(
-            pk=pk,
-            sk=keys.invoiceninja_push_sk(record.key),
-            org_id=org_id,
-            push_key=record.key,
-            source_kind=record.source.kind,
-            source_id=record.source.id,
-            document_kind=record.document_kind,
-            document_id=record.document_id,
-            document_number=record.document_number,
-            in_client_id=record.in_client_id,
-            entry_ids=json.dumps(list(record.entry_ids)),
-            pushed_at=_stamp(record.pushed_at),
-        )
-        lock = InvoiceNinjaLockItem(pk=pk, sk=keys.IN_LOCK_SK)
+        item = push_item(org_id, record)
+        lock = invoiceninja_lock_handle(org_id, record.source)
         try:
             with TransactWrite(connection=Item._get_connection().connection) as tx:
                 tx.save(item, condition=Item.pk.does_not_exist())
@@ -217,9 +166,7 @@ class DynamoInvoiceNinjaStore:
             raise
 
     def unlock_source(self, org_id: str, source: Source, claim_id: str) -> None:
-        lock = InvoiceNinjaLockItem(
-            pk=keys.invoiceninja_source_pk(org_id, source.kind, source.id), sk=keys.IN_LOCK_SK
-        )
+        lock = invoiceninja_lock_handle(org_id, source)
         try:
             lock.delete(condition=InvoiceNinjaLockItem.claim_id == claim_id)
         except DeleteError as exc:

@@ -15,6 +15,7 @@ from pynamodb.transactions import TransactWrite
 
 from psa_billing.dal import keys
 from psa_billing.dal.models import ImportStateItem, Item, LeaseItem
+from psa_billing.dal.serde import import_state_from, import_state_item, lease_handle, lease_item
 from psa_billing.logic.leases import ImportState
 
 
@@ -37,13 +38,7 @@ class DynamoLeases:
         self, org_id: str, holder: str, now: datetime, seconds: int
     ) -> str | None:
         stamp = now.timestamp()
-        lease = LeaseItem(
-            pk=keys.org_pk(org_id),
-            sk=keys.IMPORT_LEASE_SK,
-            org_id=org_id,
-            holder=holder,
-            expires_at=stamp + seconds,
-        )
+        lease = lease_item(org_id, keys.IMPORT_LEASE_SK, holder, stamp + seconds)
         try:
             lease.save(
                 condition=LeaseItem.pk.does_not_exist()
@@ -72,14 +67,8 @@ class DynamoLeases:
 
     def take_run_lease(self, org_id: str, run_id: str, now: datetime, seconds: int) -> str | None:
         stamp = now.timestamp()
-        free = LeaseItem(pk=keys.org_pk(org_id), sk=keys.IMPORT_LEASE_SK)
-        mine = LeaseItem(
-            pk=keys.org_pk(org_id),
-            sk=keys.run_lease_sk(run_id),
-            org_id=org_id,
-            holder=f"run {run_id}",
-            expires_at=stamp + seconds,
-        )
+        free = lease_handle(org_id, keys.IMPORT_LEASE_SK)
+        mine = lease_item(org_id, keys.run_lease_sk(run_id), f"run {run_id}", stamp + seconds)
         try:
             with TransactWrite(connection=Item._get_connection().connection) as tx:
                 tx.condition_check(
@@ -108,27 +97,10 @@ class DynamoLeases:
             )
         except DoesNotExist:
             return None
-        return ImportState(
-            status=item.status,
-            holder=item.holder,
-            document_sha256=item.document_sha256,
-            started_at=item.started_at,
-            finished_at=item.finished_at,
-            items_written=int(item.items_written or 0),
-        )
+        return import_state_from(item)
 
     def record_import(self, org_id: str, state: ImportState) -> None:
-        ImportStateItem(
-            pk=keys.org_pk(org_id),
-            sk=keys.IMPORT_STATE_SK,
-            org_id=org_id,
-            status=state.status,
-            holder=state.holder,
-            document_sha256=state.document_sha256,
-            started_at=state.started_at,
-            finished_at=state.finished_at,
-            items_written=state.items_written,
-        ).save()
+        import_state_item(org_id, state).save()
 
     @staticmethod
     def _lease(org_id: str, sk: str) -> LeaseItem | None:
@@ -141,7 +113,7 @@ class DynamoLeases:
     @staticmethod
     def _expire(org_id: str, sk: str, holder: str) -> None:
         """Give a lease back by letting it expire now (no DeleteItem anywhere)."""
-        item = LeaseItem(pk=keys.org_pk(org_id), sk=sk)
+        item = lease_handle(org_id, sk)
         try:
             item.update(actions=[LeaseItem.expires_at.set(0)], condition=LeaseItem.holder == holder)
         except UpdateError as exc:

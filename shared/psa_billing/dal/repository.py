@@ -42,10 +42,12 @@ from psa_billing.dal.models import (
     TimeEntryItem,
     bind,
 )
+from psa_billing.dal.records import OrgRun
 from psa_billing.dal.serde import (
     adjustment_from,
     adjustment_item,
     contract_from,
+    counter_item,
     customer_from,
     delivery_event_from,
     device_from,
@@ -54,14 +56,18 @@ from psa_billing.dal.serde import (
     last_statements_from,
     last_statements_item,
     message_item,
+    number_item,
     org_from,
     org_item,
+    org_run_item,
     outcome_from,
     outcome_item,
     project_from,
     run_from,
+    run_handle,
     run_item,
     statement_from,
+    statement_handle,
     statement_item,
     ticket_from,
 )
@@ -247,10 +253,8 @@ class DynamoRepository:
             if history is not None and latest is not None and latest.statement_id == st.id:
                 # The summary of this statement: it gets the number allocated here.
                 history = replace(history, latest=replace(latest, number=numbered.number))
-            seq = CounterItem(pk=pk, sk=keys.NUMBER_COUNTER_SK, org_id=st.org_id, next=n + 1)
-            taken = NumberItem(
-                pk=pk, sk=keys.number_sk(numbered.number), org_id=st.org_id, statement_id=st.id
-            )
+            seq = counter_item(st.org_id, n + 1)
+            taken = number_item(st.org_id, numbered.number, st.id)
             try:
                 with TransactWrite(connection=self._tx_connection()) as tx:
                     tx.save(statement_item(numbered), condition=StatementItem.pk.does_not_exist())
@@ -331,7 +335,7 @@ class DynamoRepository:
         raised from the one the adjustment was validated against. A concurrent
         adjustment, or one while the statement is being emailed, is refused."""
         item = adjustment_item(st, adj)
-        target = StatementItem(pk=keys.statement_pk(st.id), sk=keys.STATEMENT_SK)
+        target = statement_handle(st.id)
         try:
             with TransactWrite(connection=self._tx_connection()) as tx:
                 tx.save(item, condition=AdjustmentItem.pk.does_not_exist())
@@ -382,10 +386,12 @@ class DynamoRepository:
                 found[-1][1].append(adjustment_from(item))
         return [statement_from(i, adjustments=tuple(adj)) for i, adj in found]
 
-    def billed_customer_ids(self, org_id: str, period: str) -> set[str]:
-        only = ["kind", "customer_id", "gsi2sk"]
+    def billed_customers(self, org_id: str, period: str) -> dict[str, StatementStatus]:
+        """Each billed customer of the period and its statement's stored status (a
+        projection: keys and the status only)."""
+        only = ["kind", "customer_id", "gsi2sk", "status"]
         return {
-            i.customer_id
+            i.customer_id: StatementStatus(i.status)
             for i in self._org_statement_items(org_id, period, only)
             if isinstance(i, StatementItem)
         }
@@ -399,7 +405,7 @@ class DynamoRepository:
         sent is not sent again by accident (``again`` is an explicit re-send, which may
         also take over a claim whose outcome is unknown). The claim expires after
         CLAIM_SECONDS. Returns the claimed statement (without adjustments), or None."""
-        item = StatementItem(pk=keys.statement_pk(statement_id), sk=keys.STATEMENT_SK)
+        item = statement_handle(statement_id)
         now = datetime.now(UTC)
         sendable = [
             str(StatementStatus.READY_TO_SEND),
@@ -436,7 +442,7 @@ class DynamoRepository:
 
     def mark_sent_by_person(self, statement_id: str, revision: int, actor: str) -> None:
         """A person who checked that a mail whose outcome was unknown did arrive."""
-        item = StatementItem(pk=keys.statement_pk(statement_id), sk=keys.STATEMENT_SK)
+        item = statement_handle(statement_id)
         try:
             item.update(
                 actions=[
@@ -461,7 +467,7 @@ class DynamoRepository:
     def hold_for_review(self, statement_id: str, revision: int, reason: str) -> None:
         """Keep a revision from being emailed until someone looks at it (and record why);
         refused silently when it is already being sent or was sent."""
-        item = StatementItem(pk=keys.statement_pk(statement_id), sk=keys.STATEMENT_SK)
+        item = statement_handle(statement_id)
         try:
             item.update(
                 actions=[
@@ -481,7 +487,7 @@ class DynamoRepository:
         """The send's outcome and, in the same TransactWriteItems (one request), the
         SES message id's item, by which SES's later events about this mail find the
         statement (dal/delivery.py)."""
-        item = StatementItem(pk=keys.statement_pk(statement_id), sk=keys.STATEMENT_SK)
+        item = statement_handle(statement_id)
         actions: list[Action] = [
             StatementItem.status.set(str(StatementStatus.SENT)),
             StatementItem.sent_revision.set(revision),
@@ -501,7 +507,7 @@ class DynamoRepository:
             tx.save(message_item(message_id, org_id, statement_id, revision))
 
     def mark_send_failed(self, statement_id: str, revision: int, error: str) -> None:
-        item = StatementItem(pk=keys.statement_pk(statement_id), sk=keys.STATEMENT_SK)
+        item = statement_handle(statement_id)
         item.update(
             actions=[
                 StatementItem.status.set(str(StatementStatus.SEND_FAILED)),
@@ -527,16 +533,7 @@ class DynamoRepository:
     ) -> None:
         """The organisation's listing of the run (the API's runs page); a retried plan
         step finds it there already."""
-        item = OrgRunItem(
-            pk=keys.org_runs_pk(org_id),
-            sk=keys.org_run_sk(started_at, run_id),
-            org_id=org_id,
-            run_id=run_id,
-            period=period,
-            started_at=started_at,
-            started_by=started_by,
-            execution_arn=arn,
-        )
+        item = org_run_item(OrgRun(run_id, period, started_at, started_by, arn), org_id)
         try:
             item.save(condition=OrgRunItem.pk.does_not_exist())
         except PutError as exc:
@@ -559,7 +556,7 @@ class DynamoRepository:
     def finish_run(
         self, run_id: str, status: RunStatus, counts: dict[str, int], error: str | None
     ) -> None:
-        item = RunItem(pk=keys.run_pk(run_id), sk=keys.RUN_SK)
+        item = run_handle(run_id)
         actions: list[Action] = [
             RunItem.status.set(str(status)),
             RunItem.finished_at.set(_now()),

@@ -17,7 +17,7 @@ from pynamodb.exceptions import PutError
 from psa_billing.dal import keys
 from psa_billing.dal.errors import transient_as_retryable
 from psa_billing.dal.models import OrgItem, ScheduledRunItem
-from psa_billing.dal.serde import org_from, scheduled_run_item
+from psa_billing.dal.serde import org_from, scheduled_run_handle, scheduled_run_item
 from psa_billing.domain.model import Period
 from psa_billing.domain.org import OrgSettings
 from psa_billing.logic.schedule import CLAIM_TIMEOUT
@@ -67,7 +67,7 @@ class DynamoSchedule:
         return True
 
     def mark_started(self, org_id: str, period: Period, execution_arn: str) -> None:
-        item = ScheduledRunItem(pk=keys.ORGS_PK, sk=keys.scheduled_sk(str(period), org_id))
+        item = scheduled_run_handle(org_id, str(period))
         item.update(
             actions=[
                 ScheduledRunItem.state.set(STARTED),

@@ -1,6 +1,9 @@
 """The one mapping between stored items and domain objects (money and dates as strings).
 
-Nothing else builds pynamodb items: the repository and the import adapter call these.
+Nothing else builds pynamodb items, not even a key-only handle for an update: every
+adapter in dal/ calls these (tests/unit/test_item_mapping.py checks it). The engine's
+items come first; then, each in its own section, the key handles, numbering and an
+organisation's runs, leases, the API's own data and the InvoiceNinja sync's state.
 """
 
 from __future__ import annotations
@@ -10,27 +13,53 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
+
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 
 from psa_billing.dal import keys
 from psa_billing.dal.bodies import INLINE_LIMIT, StatementBodies, body_key, default_bodies
 from psa_billing.dal.models import (
+    ActiveRunItem,
     AdjustmentItem,
     ContractItem,
+    CounterItem,
     CustomerItem,
     DeliveryEventItem,
     DeviceItem,
+    ImportStateItem,
+    InvoiceNinjaClientItem,
+    InvoiceNinjaLockItem,
+    InvoiceNinjaPushItem,
     Item,
     LastStatementsItem,
+    LeaseItem,
+    LoginFailureItem,
+    MachineClientItem,
+    MembershipItem,
     MessageItem,
+    NumberItem,
+    OrgFeaturesItem,
     OrgItem,
+    OrgRunItem,
     OutcomeItem,
     ProjectItem,
     RunItem,
     ScheduledRunItem,
+    SettingsChangeItem,
     StatementItem,
     TicketItem,
     TimeEntryItem,
+    UserItem,
+)
+from psa_billing.dal.records import (
+    NO_ORG,
+    ActiveRun,
+    MachineClient,
+    Member,
+    OrgRun,
+    SettingsChange,
 )
 from psa_billing.domain.adjustments import Adjustment, AdjustmentKind
 from psa_billing.domain.delivery import DeliveryEvent
@@ -60,6 +89,9 @@ from psa_billing.domain.org import (
 from psa_billing.domain.review import Evidence, StatementHistory, StatementSummary
 from psa_billing.domain.run import CustomerOutcome, Outcome, Run, RunStatus
 from psa_billing.domain.statement import Statement, StatementStatus
+from psa_billing.invoiceninja.ports import ClientMapping, PushRecord, Source, SourceKind
+from psa_billing.invoiceninja.wire import DocumentKind
+from psa_billing.logic.leases import ImportState
 
 if TYPE_CHECKING:  # the import's models are not needed to read items (API cold start)
     from psa_billing.ingest.validate import ValidatedImport
@@ -752,4 +784,371 @@ def last_statements_from(item: LastStatementsItem) -> StatementHistory:
         latest=_summary_from(doc.get("latest")),
         before=_summary_from(doc.get("before")),
         version=int(item.version),
+    )
+
+
+# ======================================================================================
+# Key handles: an item named by its key alone, the target of a conditional update,
+# delete or condition check (repository, leases, API access, InvoiceNinja sync).
+# ======================================================================================
+
+
+def statement_handle(statement_id: str) -> StatementItem:
+    return StatementItem(pk=keys.statement_pk(statement_id), sk=keys.STATEMENT_SK)
+
+
+def scheduled_run_handle(org_id: str, period: str) -> ScheduledRunItem:
+    return ScheduledRunItem(pk=keys.ORGS_PK, sk=keys.scheduled_sk(period, org_id))
+
+
+def run_handle(run_id: str) -> RunItem:
+    return RunItem(pk=keys.run_pk(run_id), sk=keys.RUN_SK)
+
+
+def customer_handle(org_id: str, customer_id: str) -> CustomerItem:
+    return CustomerItem(pk=keys.org_pk(org_id), sk=keys.customer_sk(customer_id))
+
+
+def lease_handle(org_id: str, sk: str) -> LeaseItem:
+    return LeaseItem(pk=keys.org_pk(org_id), sk=sk)
+
+
+def membership_handle(user_sub: str, org_id: str) -> MembershipItem:
+    return MembershipItem(pk=keys.user_pk(user_sub), sk=keys.membership_sk(org_id))
+
+
+def invoiceninja_client_handle(org_id: str, customer_id: str) -> InvoiceNinjaClientItem:
+    return InvoiceNinjaClientItem(
+        pk=keys.invoiceninja_clients_pk(org_id), sk=keys.invoiceninja_client_sk(customer_id)
+    )
+
+
+def invoiceninja_lock_handle(org_id: str, source: Source) -> InvoiceNinjaLockItem:
+    return InvoiceNinjaLockItem(
+        pk=keys.invoiceninja_source_pk(org_id, source.kind, source.id), sk=keys.IN_LOCK_SK
+    )
+
+
+# ======================================================================================
+# Statement numbering and an organisation's runs (dal/repository.py, dal/access.py)
+# ======================================================================================
+
+
+def counter_item(org_id: str, next_number: int) -> CounterItem:
+    return CounterItem(
+        pk=keys.org_pk(org_id), sk=keys.NUMBER_COUNTER_SK, org_id=org_id, next=next_number
+    )
+
+
+def number_item(org_id: str, number: str, statement_id: str) -> NumberItem:
+    return NumberItem(
+        pk=keys.org_pk(org_id), sk=keys.number_sk(number), org_id=org_id, statement_id=statement_id
+    )
+
+
+def org_run_item(run: OrgRun, org_id: str) -> OrgRunItem:
+    return OrgRunItem(
+        pk=keys.org_runs_pk(org_id),
+        sk=keys.org_run_sk(run.started_at, run.run_id),
+        org_id=org_id,
+        run_id=run.run_id,
+        period=run.period,
+        started_at=run.started_at,
+        started_by=run.started_by,
+        execution_arn=run.execution_arn,
+    )
+
+
+def org_run_from(item: OrgRunItem) -> OrgRun:
+    return OrgRun(item.run_id, item.period, item.started_at, item.started_by, item.execution_arn)
+
+
+def active_run_item(org_id: str, period: str, run: ActiveRun) -> ActiveRunItem:
+    return ActiveRunItem(
+        pk=keys.active_run_pk(org_id, period),
+        sk=keys.ACTIVE_RUN_SK,
+        org_id=org_id,
+        run_id=run.run_id,
+        period=period,
+        execution_arn=run.execution_arn,
+    )
+
+
+def active_run_from(item: ActiveRunItem) -> ActiveRun:
+    return ActiveRun(item.run_id, item.execution_arn)
+
+
+# ======================================================================================
+# Leases and import state (dal/leases.py)
+# ======================================================================================
+
+
+def lease_item(org_id: str, sk: str, holder: str, expires_at: float) -> LeaseItem:
+    return LeaseItem(
+        pk=keys.org_pk(org_id), sk=sk, org_id=org_id, holder=holder, expires_at=expires_at
+    )
+
+
+def import_state_item(org_id: str, state: ImportState) -> ImportStateItem:
+    return ImportStateItem(
+        pk=keys.org_pk(org_id),
+        sk=keys.IMPORT_STATE_SK,
+        org_id=org_id,
+        status=state.status,
+        holder=state.holder,
+        document_sha256=state.document_sha256,
+        started_at=state.started_at,
+        finished_at=state.finished_at,
+        items_written=state.items_written,
+    )
+
+
+def import_state_from(item: ImportStateItem) -> ImportState:
+    return ImportState(
+        status=item.status,
+        holder=item.holder,
+        document_sha256=item.document_sha256,
+        started_at=item.started_at,
+        finished_at=item.finished_at,
+        items_written=int(item.items_written or 0),
+    )
+
+
+# ======================================================================================
+# The API's own data (dal/access.py): memberships, machine clients, sign-in failures,
+# customers' billing settings and their history, feature flags
+# ======================================================================================
+
+
+def membership_item(
+    user_sub: str, email: str, org_id: str, role: str, updated_at: str
+) -> MembershipItem:
+    return MembershipItem(
+        pk=keys.user_pk(user_sub),
+        sk=keys.membership_sk(org_id),
+        gsi1pk=keys.org_members_pk(org_id),
+        gsi1sk=keys.member_sk(user_sub),
+        org_id=org_id,
+        user_sub=user_sub,
+        email=email,
+        role=role,
+        updated_at=updated_at,
+    )
+
+
+def member_from(item: MembershipItem) -> Member:
+    return Member(item.user_sub, item.email, item.org_id, item.role)
+
+
+def user_item(user_sub: str, email: str, signed_out_at: int) -> UserItem:
+    return UserItem(
+        pk=keys.user_pk(user_sub),
+        sk=keys.USER_SK,
+        org_id=NO_ORG,
+        user_sub=user_sub,
+        email=email,
+        signed_out_at=signed_out_at,
+    )
+
+
+def machine_client_item(client: MachineClient, created_at: str) -> MachineClientItem:
+    return MachineClientItem(
+        pk=keys.machine_client_pk(client.client_id),
+        sk=keys.MACHINE_CLIENT_SK,
+        gsi1pk=keys.org_clients_pk(client.org_id),
+        gsi1sk=client.client_id,
+        org_id=client.org_id,
+        client_id=client.client_id,
+        name=client.name,
+        scope=client.scope,
+        created_at=created_at,
+    )
+
+
+def machine_client_from(item: MachineClientItem) -> MachineClient:
+    return MachineClient(item.client_id, item.org_id, item.name, item.scope)
+
+
+def login_failure_item(
+    account_hash: str, failures: int, first_at: int, locked_until: int | None
+) -> LoginFailureItem:
+    return LoginFailureItem(
+        pk=keys.login_failure_pk(account_hash),
+        sk=keys.LOGIN_FAILURE_SK,
+        org_id=NO_ORG,
+        failures=failures,
+        first_at=first_at,
+        locked_until=locked_until,
+    )
+
+
+def login_failures_from(item: LoginFailureItem) -> tuple[int, int, int | None]:
+    """(failures, first failure epoch, locked until epoch or None)."""
+    locked = None if item.locked_until is None else int(item.locked_until)
+    return int(item.failures), int(item.first_at), locked
+
+
+def billing_doc(b: BillingSettings) -> dict[str, Any]:
+    """A customer's billing settings as the history records them (camelCase)."""
+    return {
+        "perDeviceRate": dec(b.per_device_rate),
+        "defaultHourlyRate": dec(b.default_hourly_rate),
+        "taxPercent": dec(b.tax_percent),
+        "currency": b.currency,
+        "autoSend": b.auto_send,
+        "billingEmail": b.billing_email,
+    }
+
+
+def customer_billing_actions(
+    new: BillingSettings, profile: CustomerProfile | None = None
+) -> list[Action]:
+    """The update that stores ``new`` (and the statement details ``profile``, when
+    given) on a customer item."""
+    actions: list[Action] = [
+        CustomerItem.per_device_rate.set(dec(new.per_device_rate) or "0"),
+        CustomerItem.default_hourly_rate.set(dec(new.default_hourly_rate) or "0"),
+        CustomerItem.tax_percent.set(dec(new.tax_percent) or "0"),
+        CustomerItem.currency.set(new.currency),
+        CustomerItem.auto_send.set(new.auto_send),
+        CustomerItem.billing_email.set(new.billing_email),
+    ]
+    if profile is not None:
+        text = profile_to_json(profile)
+        actions.append(
+            CustomerItem.profile.remove() if text is None else CustomerItem.profile.set(text)
+        )
+    return actions
+
+
+def customer_billing_is(old: BillingSettings, profile: CustomerProfile | None = None) -> Condition:
+    """A condition that holds while the customer item still stores ``old`` (and the
+    statement details ``profile``, when given)."""
+    condition: Condition = (
+        (CustomerItem.per_device_rate == dec(old.per_device_rate))
+        & (CustomerItem.default_hourly_rate == dec(old.default_hourly_rate))
+        & (CustomerItem.tax_percent == dec(old.tax_percent))
+        & (CustomerItem.currency == old.currency)
+        & (CustomerItem.auto_send == old.auto_send)
+        & (CustomerItem.billing_email == old.billing_email)
+    )
+    if profile is not None:
+        text = profile_to_json(profile)
+        condition &= (
+            CustomerItem.profile.does_not_exist() if text is None else CustomerItem.profile == text
+        )
+    return condition
+
+
+def settings_change_item(
+    org_id: str, customer_id: str, change: SettingsChange, suffix: str
+) -> SettingsChangeItem:
+    return SettingsChangeItem(
+        pk=keys.settings_history_pk(org_id, customer_id),
+        sk=keys.settings_history_sk(change.at, suffix),
+        org_id=org_id,
+        customer_id=customer_id,
+        at=change.at,
+        actor=change.actor,
+        changes=json.dumps(change.changes, sort_keys=True),
+    )
+
+
+def settings_change_from(item: SettingsChangeItem) -> SettingsChange:
+    return SettingsChange(item.at, item.actor, json.loads(item.changes))
+
+
+def org_features_item(
+    org_id: str, features: dict[str, bool], updated_at: str, actor: str
+) -> OrgFeaturesItem:
+    return OrgFeaturesItem(
+        pk=keys.org_pk(org_id),
+        sk=keys.ORG_FEATURES_SK,
+        org_id=org_id,
+        features=json.dumps(features, sort_keys=True),
+        updated_at=updated_at,
+        updated_by=actor,
+    )
+
+
+def org_features_from(item: OrgFeaturesItem) -> dict[str, bool]:
+    return {str(k): bool(v) for k, v in json.loads(item.features).items()}
+
+
+# ======================================================================================
+# The InvoiceNinja sync's own state (dal/invoiceninja_store.py): client mappings, push
+# locks, push records. Stamps have one fixed-width UTC format, so that they compare
+# correctly as strings in conditions.
+# ======================================================================================
+
+
+def invoiceninja_stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _invoiceninja_moment(text: str | None) -> datetime | None:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC) if text else None
+
+
+def invoiceninja_client_claim(
+    org_id: str, customer_id: str, claim_id: str, now: datetime
+) -> InvoiceNinjaClientItem:
+    return InvoiceNinjaClientItem(
+        pk=keys.invoiceninja_clients_pk(org_id),
+        sk=keys.invoiceninja_client_sk(customer_id),
+        org_id=org_id,
+        customer_id=customer_id,
+        claim_id=claim_id,
+        claimed_at=invoiceninja_stamp(now),
+    )
+
+
+def client_mapping_from(item: InvoiceNinjaClientItem) -> ClientMapping:
+    return ClientMapping(
+        customer_id=item.customer_id,
+        in_client_id=item.in_client_id,
+        claim_id=item.claim_id,
+        claimed_at=_invoiceninja_moment(item.claimed_at),
+    )
+
+
+def invoiceninja_lock(
+    org_id: str, source: Source, claim_id: str, now: datetime
+) -> InvoiceNinjaLockItem:
+    return InvoiceNinjaLockItem(
+        pk=keys.invoiceninja_source_pk(org_id, source.kind, source.id),
+        sk=keys.IN_LOCK_SK,
+        org_id=org_id,
+        claim_id=claim_id,
+        claimed_at=invoiceninja_stamp(now),
+    )
+
+
+def push_item(org_id: str, record: PushRecord) -> InvoiceNinjaPushItem:
+    return InvoiceNinjaPushItem(
+        pk=keys.invoiceninja_source_pk(org_id, record.source.kind, record.source.id),
+        sk=keys.invoiceninja_push_sk(record.key),
+        org_id=org_id,
+        push_key=record.key,
+        source_kind=record.source.kind,
+        source_id=record.source.id,
+        document_kind=record.document_kind,
+        document_id=record.document_id,
+        document_number=record.document_number,
+        in_client_id=record.in_client_id,
+        entry_ids=json.dumps(list(record.entry_ids)),
+        pushed_at=invoiceninja_stamp(record.pushed_at),
+    )
+
+
+def push_from(item: InvoiceNinjaPushItem) -> PushRecord:
+    return PushRecord(
+        key=item.push_key,
+        source=Source(cast(SourceKind, item.source_kind), item.source_id),
+        document_kind=cast(DocumentKind, item.document_kind),
+        document_id=item.document_id,
+        document_number=item.document_number,
+        in_client_id=item.in_client_id,
+        entry_ids=tuple(json.loads(item.entry_ids)),
+        pushed_at=_invoiceninja_moment(item.pushed_at) or datetime.min.replace(tzinfo=UTC),
     )

@@ -165,12 +165,16 @@ def _plan_leased(
                     f"organisation {org_id!r} has no customer {', '.join(map(repr, unknown))}"
                 )
             customers = [c for c in customers if c in wanted]
-        billed = repo.billed_customer_ids(org_id, period)
+        billed = repo.billed_customers(org_id, period)
         for customer_id in customers:
-            if customer_id in billed:
-                already += 1
-            else:
+            status = billed.get(customer_id)
+            # A statement still ready to send was never emailed nor claimed: the run
+            # that billed it stopped before delivering it. Its customer goes in again,
+            # and the bill step carries that statement on (see bill_customer).
+            if status is None or status is StatementStatus.READY_TO_SEND:
                 refs.append(CustomerRef(org_id=org_id, customer_id=customer_id))
+            else:
+                already += 1
     manifest = batches(refs)
     key = manifest_key(event.run_id)
     store.put_json(key, [b.wire() for b in manifest])
@@ -242,10 +246,15 @@ def bill_customer(
     )
     if created is None:
         existing = repo.get_statement(st.id)
-        if existing is None or existing.run_id != task.run_id:
+        if existing is None or not (
+            existing.run_id == task.run_id or _left_undelivered(existing, repo)
+        ):
             repo.record_outcome(_outcome(task, Outcome.ALREADY_BILLED, st.id))
             return BillResult(outcome=Outcome.ALREADY_BILLED, statement_id=st.id)
-        st = existing  # this run wrote it on an earlier attempt: carry on with it
+        # This run wrote it on an earlier attempt, or an earlier run that has ended
+        # billed it and died before delivering it: carry on with it (render and send
+        # are idempotent, and the send claim keeps the mail to one).
+        st = existing
     else:
         st = created
     return BillResult(
@@ -291,6 +300,16 @@ def with_evidence(
         inputs=inputs,
     )
     return st, (last or StatementHistory()).after(summary)
+
+
+def _left_undelivered(st: Statement, repo: RunRepository) -> bool:
+    """A statement that is still ready to send (never claimed by a sender, so never
+    emailed) although the run that billed it is over: that run crashed between billing
+    and delivering it (docs/reliability.md "Crashes"). One GetItem, only on this path."""
+    if st.status is not StatementStatus.READY_TO_SEND:
+        return False
+    run = repo.get_run(st.run_id)
+    return run is None or run.status is not RunStatus.RUNNING
 
 
 def _inline(st: Statement) -> StatementDoc | None:

@@ -16,7 +16,7 @@ from psa_billing.domain.model import CustomerPeriodData, Period
 from psa_billing.domain.org import OrgSettings
 from psa_billing.domain.review import StatementHistory
 from psa_billing.domain.run import CustomerOutcome, Run, RunStatus
-from psa_billing.domain.statement import Numbering, Statement
+from psa_billing.domain.statement import Numbering, Statement, StatementStatus
 
 Clock = Callable[[], datetime]
 
@@ -37,7 +37,10 @@ class RunRepository(StatementReader, Protocol):
     def list_org_ids(self) -> list[str]: ...
     def get_org(self, org_id: str) -> OrgSettings | None: ...
     def iter_customer_ids(self, org_id: str) -> Iterator[str]: ...
-    def billed_customer_ids(self, org_id: str, period: str) -> set[str]: ...
+    def billed_customers(self, org_id: str, period: str) -> dict[str, StatementStatus]:
+        """Each billed customer of the period: its statement's stored status."""
+        ...
+
     def start_run(self, run: Run) -> None: ...
     def index_run(
         self, org_id: str, run_id: str, period: str, started_at: str, started_by: str, arn: str
