@@ -115,12 +115,13 @@ class ActiveRun:
 
 @dataclass(frozen=True, slots=True)
 class StatementPosition:
-    """Where a page of the statement listing ended: (period, org, customer), the
-    listing's newest-first order."""
+    """Where a page of the statement listing ended: (period, org, customer, version),
+    the listing's newest-first order (a re-billed period has a version 2, ...)."""
 
     period: str
     org_id: str
     customer_id: str
+    version: int = 1
 
 
 def _billing_doc(b: BillingSettings) -> dict[str, Any]:
@@ -447,7 +448,7 @@ class AccessRepository:
             if org_id > after.org_id:
                 high = f"{after.period}#"  # only older periods
             elif org_id == after.org_id:
-                high = keys.org_statements_sk(after.period, after.customer_id)
+                high = keys.org_statements_sk(after.period, after.customer_id, after.version)
             else:
                 high = f"{after.period}#{keys.HIGH}"  # this period too
         low = f"{period}#" if period else None
@@ -520,7 +521,9 @@ class AccessRepository:
             found.append(statement_from(item, adjustments=adjustments))
             if len(found) == limit:
                 last = found[-1]
-                return found, StatementPosition(str(last.period), last.org_id, last.customer_id)
+                return found, StatementPosition(
+                    str(last.period), last.org_id, last.customer_id, last.version
+                )
         return found, None
 
     def customer_statements(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -66,9 +66,9 @@ class PlannedRun(Wire):
     period: str
     bucket: str
     manifest_key: str = Field(alias="manifestKey")
-    total: int  # customers to bill (already billed ones are left out)
+    total: int  # customers in the manifest, already billed ones included (late time)
     batches: int
-    already_billed: int = Field(alias="alreadyBilled")
+    already_billed: int = Field(alias="alreadyBilled")  # of them, those billed before
 
 
 class CustomerRef(Wire):
@@ -76,6 +76,10 @@ class CustomerRef(Wire):
 
     org_id: str = Field(alias="orgId")
     customer_id: str = Field(alias="customerId")
+    # The period has a statement that is not void: the bill step only reports the late
+    # entries waiting for it (docs/billing-rules.md "Late time"). Always present: the
+    # state machine reads it by path.
+    billed: bool = False
 
 
 class ManifestBatch(Wire):
@@ -89,6 +93,7 @@ class BillTask(Wire):
     period: str
     org_id: str = Field(alias="orgId")
     customer_id: str = Field(alias="customerId")
+    billed: bool = False  # see CustomerRef.billed
 
 
 class LineDoc(Wire):
@@ -202,6 +207,9 @@ class BillResult(Wire):
     statement_id: str | None = Field(default=None, alias="statementId")
     revision: int | None = None
     auto_send: bool | None = Field(default=None, alias="autoSend")
+    # Already billed: late entries waiting for a late-time adjustment of the statement.
+    late_entries: int = Field(default=0, alias="lateEntries")
+    late_minutes: int = Field(default=0, alias="lateMinutes")
     # The new statement itself while it is small enough for the state payload (Step
     # Functions allows 256 KB); otherwise null and Render reads it.
     statement: StatementDoc | None = None
@@ -227,6 +235,8 @@ class SendTask(Wire):
     revision: int
     pdf_key: str = Field(alias="pdfKey")
     again: bool = False  # an explicit re-send of a revision already sent
+    # "void": the void notice of a void statement (docs/billing-rules.md "Void").
+    notice: Literal["statement", "void"] = "statement"
 
 
 class SendResult(Wire):
@@ -255,6 +265,15 @@ class CloseRunEvent(Wire):
     map_error: dict[str, Any] | None = Field(default=None, alias="mapError")
 
 
+class LateWaiting(Wire):
+    org_id: str = Field(alias="orgId")
+    customer_id: str = Field(alias="customerId")
+    statement_id: str | None = Field(default=None, alias="statementId")
+    entries: int
+    minutes: int
+    hours: str  # minutes / 60, to 2 decimals
+
+
 class RunSummary(Wire):
     run_id: str = Field(alias="runId")
     period: str
@@ -263,3 +282,6 @@ class RunSummary(Wire):
     counts: dict[str, int]
     failures: list[dict[str, str]]
     error: str | None = None
+    # docs/billing-rules.md "Late time": per already-billed customer with late entries
+    # waiting, the statement a late-time adjustment would bill them on.
+    late: list[LateWaiting] = Field(default_factory=list)

@@ -8,13 +8,16 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
+from decimal import Decimal
 from typing import Final
 
 from psa_billing.dal.keys import manifest_key
 from psa_billing.domain.calendar import ensure_period_ended, period_has_ended
 from psa_billing.domain.errors import BillingError
-from psa_billing.domain.model import Period
-from psa_billing.domain.rules import compute_statement
+from psa_billing.domain.late import LateTime, late_time
+from psa_billing.domain.model import CustomerPeriodData, Period
+from psa_billing.domain.rules import compute_statement, hours_for_display
 from psa_billing.domain.run import CustomerOutcome, Outcome, Run, RunStatus
 from psa_billing.domain.statement import Numbering, Statement
 from psa_billing.logic.events import (
@@ -24,6 +27,7 @@ from psa_billing.logic.events import (
     CustomerRef,
     FailureResult,
     FailureTask,
+    LateWaiting,
     ManifestBatch,
     PlannedRun,
     PlanRunEvent,
@@ -49,6 +53,10 @@ INLINE_STATEMENT_LIMIT: Final = 64_000
 # bills a batch with an inline Map. 50 keeps a batch far inside Express's 5-minute limit
 # (docs/benchmarks.md "Cost model") and cuts the Standard state transitions per customer.
 BATCH_SIZE: Final = 50
+
+# Already-billed customers with late entries listed in a run's summary (the state
+# machine's output stays small); every one is in the run's outcomes.
+LATE_LISTED: Final = 500
 
 
 class UnknownOrganisationError(BillingError):
@@ -84,9 +92,10 @@ def plan_run(
     sleep: Callable[[float], None] = time.sleep,
 ) -> PlannedRun:
     """Write the run's manifest of customer batches to S3 and record the run. Customers
-    that already have a statement for the period are left out and counted as already
-    billed (docs/billing-rules.md "Once billed, billed once"), so a re-run bills just
-    the rest. Reads keys only: customer ids and the ids of billed customers.
+    that already have a statement for the period that is not void are marked ``billed``
+    (docs/billing-rules.md "Once billed, billed once"): the bill step only reports the
+    late entries waiting for their statement ("Late time"), so a re-run bills just the
+    rest. Reads keys only: customer ids and the slots of billed customers.
 
     The run holds a lease on each organisation it bills until it closes, so no import
     of that organisation writes meanwhile; an organisation being imported, or whose
@@ -164,10 +173,9 @@ def _plan_leased(
             customers = [c for c in customers if c in wanted]
         billed = repo.billed_customer_ids(org_id, period)
         for customer_id in customers:
-            if customer_id in billed:
-                already += 1
-            else:
-                refs.append(CustomerRef(org_id=org_id, customer_id=customer_id))
+            done = customer_id in billed
+            already += done
+            refs.append(CustomerRef(org_id=org_id, customer_id=customer_id, billed=done))
     manifest = batches(refs)
     key = manifest_key(event.run_id)
     store.put_json(key, [b.wire() for b in manifest])
@@ -177,9 +185,10 @@ def _plan_leased(
             period=period,
             org_ids=tuple(org_ids) if req.org_id else (),
             status=RunStatus.RUNNING,
-            total=len(refs) + already,
+            total=len(refs),
             started_at=event.started_at.isoformat(timespec="seconds"),
-            counts={"alreadyBilled": already, "blockedByImport": blocked},
+            # Already billed customers are in the manifest and record their outcome.
+            counts={"alreadyBilled": 0, "blockedByImport": blocked},
             leased_org_ids=tuple(leased),
         )
     )
@@ -217,15 +226,24 @@ def bill_customer(
     """Compute one customer's statement and store it at most once, with the next number
     of the organisation's sequence (docs/billing-rules.md "Statement documents").
 
+    A customer already billed for the period (``task.billed``, or found so on creating)
+    is reported with the late entries waiting for its statement ("Late time"). After a
+    void, the repository creates the next version of the period's statement.
+
     AWS requests: two Queries, a GetItem (the number counter) and one TransactWriteItems
-    (or one PutItem when there is nothing to bill); the organisation's settings come
-    from the warm function's cache."""
+    (or one PutItem when there is nothing to bill); already billed: two Queries, a
+    GetItem (the period's slot), a Query (the statement) and a PutItem (the outcome).
+    The organisation's settings come from the warm function's cache."""
     period = Period.parse(task.period)
     data = repo.load_customer_period(task.org_id, task.customer_id, period)
     if data is None:
         raise UnknownCustomerError(
             f"customer {task.customer_id!r} of organisation {task.org_id!r} does not exist"
         )
+    if task.billed:
+        current = repo.current_statement_id(task.org_id, task.customer_id, str(period))
+        if current is not None:  # else it was voided since the plan: bill it now
+            return _already_billed(task, data, repo.get_statement(current, with_inputs=True), repo)
     draft = compute_statement(data, period)
     if draft is None:
         repo.record_outcome(_outcome(task, Outcome.NOTHING_TO_BILL))
@@ -235,10 +253,10 @@ def bill_customer(
     numbering = Numbering(org.statement_number_prefix, org.next_statement_number)
     created = repo.create_statement(st, _outcome(task, Outcome.BILLED, st.id), numbering)
     if created is None:
-        existing = repo.get_statement(st.id)
+        current = repo.current_statement_id(task.org_id, task.customer_id, str(period))
+        existing = repo.get_statement(current, with_inputs=True) if current else None
         if existing is None or existing.run_id != task.run_id:
-            repo.record_outcome(_outcome(task, Outcome.ALREADY_BILLED, st.id))
-            return BillResult(outcome=Outcome.ALREADY_BILLED, statement_id=st.id)
+            return _already_billed(task, data, existing, repo)
         st = existing  # this run wrote it on an earlier attempt: carry on with it
     else:
         st = created
@@ -248,6 +266,27 @@ def bill_customer(
         revision=st.revision,
         auto_send=st.auto_send,
         statement=_inline(st),
+    )
+
+
+def _already_billed(
+    task: BillTask, data: CustomerPeriodData, existing: Statement | None, repo: RunRepository
+) -> BillResult:
+    """docs/billing-rules.md "Late time": a billable entry dated in a period already
+    billed is not billed by a re-run; the run reports it as late."""
+    late = late_time(data, existing) if existing is not None else LateTime()
+    sid = existing.id if existing is not None else None
+    outcome = replace(
+        _outcome(task, Outcome.ALREADY_BILLED, sid),
+        late_entries=len(late.entries),
+        late_minutes=late.minutes,
+    )
+    repo.record_outcome(outcome)
+    return BillResult(
+        outcome=Outcome.ALREADY_BILLED,
+        statement_id=sid,
+        late_entries=len(late.entries),
+        late_minutes=late.minutes,
     )
 
 
@@ -299,12 +338,26 @@ def close_run(event: CloseRunEvent, repo: RunRepository, leases: LeaseStore) -> 
     if run and run.counts.get("blockedByImport"):
         counts["blocked_by_import"] = run.counts["blockedByImport"]
     failures: list[dict[str, str]] = []
+    late: list[LateWaiting] = []
     for o in repo.outcomes(event.run_id):
         counts[str(o.outcome)] += 1
         if o.outcome is Outcome.FAILED:
             failures.append(
                 {"orgId": o.org_id, "customerId": o.customer_id, "error": o.error or ""}
             )
+        if o.late_entries:
+            late.append(
+                LateWaiting(
+                    org_id=o.org_id,
+                    customer_id=o.customer_id,
+                    statement_id=o.statement_id,
+                    entries=o.late_entries,
+                    minutes=o.late_minutes,
+                    hours=f"{hours_for_display(Decimal(o.late_minutes)):f}",
+                )
+            )
+    if late:
+        counts["late_entries"] = sum(w.entries for w in late)
     error = describe(event.map_error) if event.map_error else None
     if error:
         status = RunStatus.FAILED
@@ -321,6 +374,7 @@ def close_run(event: CloseRunEvent, repo: RunRepository, leases: LeaseStore) -> 
         counts=counts,
         failures=failures[:50],
         error=error,
+        late=late[:LATE_LISTED],
     )
 
 
