@@ -270,6 +270,9 @@ class OutcomePublic(Out):
     outcome: str
     statement_id: str | None = Field(default=None, alias="statementId")
     error: str | None = None
+    # Already billed: late entries waiting for a late_time adjustment of the statement.
+    late_entries: int = Field(default=0, alias="lateEntries")
+    late_minutes: int = Field(default=0, alias="lateMinutes")
 
 
 class RunSummaryPublic(Out):

@@ -35,11 +35,17 @@ from psa_billing.dal.models import (
     UserItem,
     bind,
 )
-from psa_billing.dal.serde import adjustment_from, customer_from, dec, statement_from
+from psa_billing.dal.serde import (
+    adjustment_from,
+    customer_from,
+    dec,
+    outcome_from,
+    statement_from,
+)
 from psa_billing.domain.adjustments import Adjustment
 from psa_billing.domain.errors import BillingError
 from psa_billing.domain.model import BillingSettings, Customer
-from psa_billing.domain.run import CustomerOutcome, Outcome
+from psa_billing.domain.run import CustomerOutcome
 from psa_billing.domain.statement import Statement
 
 # Items in listings that do not belong to an organisation still need the base org_id.
@@ -404,17 +410,11 @@ class AccessRepository:
     def outcomes_of(self, run_id: str, org_id: str) -> list[CustomerOutcome]:
         """One organisation's outcomes in a run (a run may bill every organisation)."""
         return [
-            CustomerOutcome(
-                run_id=i.run_id,
-                org_id=i.org_id,
-                customer_id=i.customer_id,
-                outcome=Outcome(i.outcome),
-                statement_id=i.statement_id,
-                error=i.error,
-            )
+            outcome_from(i)
             for i in OutcomeItem.query(
                 keys.run_pk(run_id), OutcomeItem.sk.startswith(keys.outcome_sk(org_id, ""))
             )
+            if isinstance(i, OutcomeItem)
         ]
 
     # -- feature flags ----------------------------------------------------------------------

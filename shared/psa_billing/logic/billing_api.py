@@ -639,6 +639,8 @@ def run_view(
                 "outcome": str(o.outcome),
                 "statementId": o.statement_id,
                 "error": o.error,
+                "lateEntries": o.late_entries,
+                "lateMinutes": o.late_minutes,
             }
             for o in outcomes
         ],
