@@ -10,6 +10,7 @@ import threading
 from email.header import decode_header, make_header
 from typing import Any
 
+import boto3
 import pytest
 from pypdf import PdfReader
 
@@ -22,6 +23,7 @@ from psa_billing.domain.statement import Statement, StatementStatus
 from psa_billing.ingest.validate import ImportRejected
 from psa_billing.logic import statements as uc
 from psa_billing.logic.adjusting import late_waiting
+from psa_billing.logic.delivery import statement_pdf_key
 from psa_billing.logic.importing import import_document
 from psa_billing.runtime import utc_now
 from tests.support import bill, load_demo, mails
@@ -55,9 +57,12 @@ def _late_time(repo: Any, statement_id: str) -> Statement:
     )
 
 
+def _text(pdf: bytes) -> str:
+    return "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+
+
 def _pdf_text(repo: Any, st: Statement, revision: int) -> str:
-    data = uc.pdf_bytes(repo, runtime.object_store(), runtime.org_cache(), st.id, revision)
-    return "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
+    return _text(uc.pdf_bytes(repo, runtime.object_store(), runtime.org_cache(), st.id, revision))
 
 
 def _number(st: Statement) -> int:
@@ -106,6 +111,13 @@ def test_void_then_rerun_bills_the_period_on_a_new_statement_with_a_new_number(
     assert again.id == f"{st.id}:v2" and again.version == 2
     assert _number(again) == highest + 1  # a new number, next in the gapless sequence
     assert again.lines == st.lines  # the released entries and devices, billed again
+    # Its own PDF, never the void one's, and emailed as the new number (auto-send).
+    key = statement_pdf_key(again)
+    assert "/v2/" in key
+    stored = boto3.client("s3").get_object(Bucket=config.bucket().statements_bucket, Key=key)
+    assert again.number in _text(stored["Body"].read())
+    rebilled_mail = [s for s in _subjects(mails_before) if again.number in s]
+    assert len(rebilled_mail) == int(again.auto_send)
     assert repo.get_statement(st.id).status is StatementStatus.VOID  # the void one stays
     listed = [
         s.id for s in repo.list_statements(org_id, str(PERIOD)) if s.customer_id == st.customer_id

@@ -134,9 +134,14 @@ def write_org(principal: Principal, org_id: str | None) -> str:
 
 
 def visible_statement(
-    repo: StatementRepo, principal: Principal, statement_id: str, *, write: bool = False
+    repo: StatementRepo,
+    principal: Principal,
+    statement_id: str,
+    *,
+    write: bool = False,
+    with_inputs: bool = False,
 ) -> Statement:
-    st = repo.get_statement(statement_id)
+    st = repo.get_statement(statement_id, with_inputs=with_inputs)
     if st is None:
         raise NotFound(f"no statement {statement_id!r}")
     check_org(principal, st.org_id, write=write, what=f"statement {statement_id!r}")
@@ -236,7 +241,7 @@ def statement_detail(
 ) -> dict[str, Any]:
     """The statement's page: as ``statement_view``, with its late entries still waiting
     (docs/billing-rules.md "Late time")."""
-    st = visible_statement(repo, principal, statement_id)
+    st = visible_statement(repo, principal, statement_id, with_inputs=True)
     st, late = late_waiting(repo, st)
     return statement_view(st, late)
 
@@ -463,8 +468,9 @@ def adjust_statement(
     domain's (domain/adjustments.py); this is logic/statements.adjust without the
     PDF/email imports the API function must not load; both build the adjustment with
     logic/adjusting.build_adjustment."""
-    st = visible_statement(repo, principal, statement_id, write=True)
     wanted = _change_of(change)
+    late_kind = isinstance(wanted, LateTimeChange)
+    st = visible_statement(repo, principal, statement_id, write=True, with_inputs=late_kind)
     late = None
     if isinstance(wanted, LateTimeChange):
         st, late = late_waiting(repo, st)

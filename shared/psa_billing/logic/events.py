@@ -153,6 +153,7 @@ class StatementDoc(Wire):
     created_at: datetime = Field(alias="createdAt")
     run_id: str = Field(alias="runId")
     number: str
+    version: int = 1  # a re-bill after a void: its PDFs have keys of their own
 
     @classmethod
     def of(cls, st: Statement) -> StatementDoc:
@@ -174,6 +175,7 @@ class StatementDoc(Wire):
             billing_email=st.billing_email,
             created_at=st.created_at,
             run_id=st.run_id,
+            version=st.version,
         )
 
     def statement(self) -> Statement:
@@ -196,6 +198,7 @@ class StatementDoc(Wire):
             created_at=self.created_at,
             run_id=self.run_id,
             allocated_number=self.number,
+            version=self.version,
         )
 
 
