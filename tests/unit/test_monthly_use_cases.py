@@ -431,3 +431,26 @@ def test_a_rerun_reports_late_entries_waiting_per_already_billed_customer() -> N
     st = repo.statements[f"alpha:{late_customer}:2026-10"]
     assert st.inputs is not None
     assert "late-" + late_customer not in {u.entry_id for u in st.inputs.entries}
+
+
+def test_an_already_billed_customer_whose_late_report_failed_stays_already_billed() -> None:
+    repo = FakeRepo()
+    repo.start_run(Run("run-1", "2026-10", ("alpha",), RunStatus.RUNNING, 1, NOW.isoformat()))
+    task = FailureTask.model_validate(
+        {
+            "orgId": "alpha",
+            "customerId": "c1",
+            "runId": "run-1",
+            "billed": True,
+            "error": {"Error": "TransientError", "Cause": "throttled"},
+        }
+    )
+
+    result = monthly.record_failure(task, repo)
+    summary = monthly.close_run(
+        CloseRunEvent(runId="run-1", period="2026-10"), repo, InMemoryLeases()
+    )
+
+    assert result.outcome == "already_billed" and "late time not checked" in result.error
+    assert (summary.counts["already_billed"], summary.counts["failed"]) == (1, 0)
+    assert summary.counts["late_unchecked"] == 1 and summary.status == "succeeded"

@@ -96,6 +96,9 @@ def print_run_summary(repo: Any, summary: dict[str, Any]) -> None:
         _table(("customer", "name", "outcome", "cur", "total", "lines", "delivery"), rows)
     for failure in summary.get("failures", []):
         click.echo(f"failed: {failure['orgId']}/{failure['customerId']}: {failure['error']}")
+    for o in outcomes.values():
+        if str(o.outcome) == "already_billed" and o.error:
+            click.echo(f"already billed: {o.org_id}/{o.customer_id}: {o.error}")
     # docs/billing-rules.md "Late time": not billed by a re-run; reported, per customer.
     for late in summary.get("late", []):
         entries = late["entries"]

@@ -253,6 +253,7 @@ class FailureTask(Wire):
     org_id: str = Field(alias="orgId")
     customer_id: str = Field(alias="customerId")
     error: dict[str, Any]  # Step Functions' {Error, Cause}
+    billed: bool = False  # see CustomerRef.billed: only its late-time report failed
 
 
 class FailureResult(Wire):

@@ -299,18 +299,25 @@ def _inline(st: Statement) -> StatementDoc | None:
 
 def record_failure(task: FailureTask, repo: RunRepository) -> FailureResult:
     """A customer that still fails after the retries is recorded with its error; the
-    others carry on (the Map item itself succeeds)."""
+    others carry on (the Map item itself succeeds). A customer already billed when the
+    run was planned stays ``already_billed``: only its late-time report failed (or,
+    if its statement was voided since, its re-bill: the error says so and the next run
+    bills it)."""
     error = describe(task.error)
+    outcome = Outcome.FAILED
+    if task.billed:
+        outcome = Outcome.ALREADY_BILLED
+        error = f"late time not checked (or, if voided since the plan, not re-billed): {error}"
     repo.record_outcome(
         CustomerOutcome(
             run_id=task.run_id,
             org_id=task.org_id,
             customer_id=task.customer_id,
-            outcome=Outcome.FAILED,
+            outcome=outcome,
             error=error,
         )
     )
-    return FailureResult(error=error)
+    return FailureResult(outcome=outcome, error=error)
 
 
 def describe(error: dict[str, object] | None) -> str:
@@ -345,6 +352,8 @@ def close_run(event: CloseRunEvent, repo: RunRepository, leases: LeaseStore) -> 
             failures.append(
                 {"orgId": o.org_id, "customerId": o.customer_id, "error": o.error or ""}
             )
+        if o.outcome is Outcome.ALREADY_BILLED and o.error:
+            counts["late_unchecked"] = counts.get("late_unchecked", 0) + 1
         if o.late_entries:
             late.append(
                 LateWaiting(
