@@ -428,3 +428,75 @@ def test_a_missing_file_a_directory_and_a_taken_port_are_one_line_each(tmp_path:
         )
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert f"port {port} on 127.0.0.1 is in use" in done.stderr.strip().splitlines()[-1]
+
+
+def test_void_rerun_and_late_time_through_the_command_line(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    doc_path = tmp_path / "void.json"
+    made = cli(
+        cli_env,
+        *("demo-data", "--customers", "5", "--seed", "12", "--period", "2026-07"),
+        *("--org", "cli-void", "--output", str(doc_path)),
+    )
+    assert made.returncode == 0, made.stderr
+    assert cli(cli_env, "import", str(doc_path)).returncode == 0
+    assert cli(cli_env, "run", "--org", "cli-void", "--period", "2026-07").returncode == 0
+    listed = cli(
+        cli_env, "statements", "list", "--org", "cli-void", "--period", "2026-07", "--json"
+    )
+    statements = json.loads(listed.stdout)
+    doc = json.loads(doc_path.read_text())
+    with_tickets = {t["customerId"] for t in doc["tickets"]}
+    voided_id, late_id = [s["id"] for s in statements if s["customerId"] in with_tickets][:2]
+
+    # Void: kept, nothing due; a second void is refused in one line.
+    void = cli(cli_env, "statements", "void", voided_id, "--reason", "wrong customer", "--json")
+    assert void.returncode == 0, void.stderr
+    shown = json.loads(void.stdout)
+    assert (shown["status"], shown["void"]["reason"]) == ("void", "wrong customer")
+    assert set(shown["amountDue"]) <= {"0", "."}
+    twice = cli(cli_env, "statements", "void", voided_id, "--reason", "again")
+    assert twice.returncode == 1 and "already void" in twice.stderr
+    assert len(twice.stderr.strip().splitlines()) == 1
+
+    # The next run bills it on a new statement with a new number.
+    rerun = cli(cli_env, "run", "--org", "cli-void", "--period", "2026-07", "--json")
+    assert json.loads(rerun.stdout)["counts"]["billed"] == 1
+    new = json.loads(cli(cli_env, "statements", "show", f"{voided_id}:v2", "--json").stdout)
+    assert new["version"] == 2 and new["number"] != shown["number"]
+    assert new["total"] == shown["total"]
+
+    # Late time: imported after the run, reported by the run, billed once by adjusting.
+    customer = next(s["customerId"] for s in statements if s["id"] == late_id)
+    ticket = next(t["id"] for t in doc["tickets"] if t["customerId"] == customer)
+    doc["timeEntries"].append(
+        {
+            "id": "late-cli-1",
+            "ticketId": ticket,
+            "date": "2026-07-31",
+            "minutes": 60,
+            "billable": True,
+            "description": "remote fix, logged late",
+            "userId": "u-cli",
+        }
+    )
+    doc_path.write_text(json.dumps(doc))
+    imported = cli(cli_env, "import", str(doc_path))
+    assert imported.returncode == 0 and "late time" in imported.stdout + imported.stderr
+    report = cli(cli_env, "run", "--org", "cli-void", "--period", "2026-07")
+    assert report.returncode == 0, report.stderr
+    assert f"late time waiting: cli-void/{customer}: 1 entry, 1.00 h" in report.stdout
+    waiting = json.loads(cli(cli_env, "statements", "show", late_id, "--json").stdout)
+    assert waiting["lateWaiting"]["count"] == 1
+    assert waiting["lateWaiting"]["entries"][0]["id"] == "late-cli-1"
+
+    adjust = [*("statements", "adjust", late_id, "--late-time", "--reason", "logged late")]
+    adjusted = cli(cli_env, *adjust, "--json")
+    assert adjusted.returncode == 0, adjusted.stderr
+    after = json.loads(adjusted.stdout)
+    assert after["revision"] == waiting["revision"] + 1
+    assert after["adjustments"][-1]["kind"] == "late_time"
+    assert after["adjustments"][-1]["entryIds"] == ["late-cli-1"]
+    second = cli(cli_env, *adjust)
+    assert second.returncode == 1 and "no late entries waiting" in second.stderr

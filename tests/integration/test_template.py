@@ -294,10 +294,11 @@ def test_each_customer_step_gets_only_its_own_payload_and_keeps_the_run_context(
         for name in ("Bill", "Render", "Send", "RecordFailure")
     }
     assert payloads == {
-        "Bill": {"runId.$", "period.$", "orgId.$", "customerId.$"},
+        # billed: the customer has a statement; the bill step reports its late time
+        "Bill": {"runId.$", "period.$", "orgId.$", "customerId.$", "billed.$"},
         "Render": {"statementId.$", "revision.$", "statement.$"},
         "Send": {"statementId.$", "revision.$", "pdfKey.$", "again"},
-        "RecordFailure": {"runId.$", "orgId.$", "customerId.$", "error.$"},
+        "RecordFailure": {"runId.$", "orgId.$", "customerId.$", "error.$", "billed.$"},
     }
     assert [states[n]["ResultPath"] for n in ("Bill", "Render", "Send")] == [
         "$.bill",

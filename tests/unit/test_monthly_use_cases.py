@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from psa_billing.domain.errors import PeriodNotEndedError
-from psa_billing.domain.model import CustomerPeriodData, Period
+from psa_billing.domain.model import CustomerPeriodData, Period, TimeEntry
 from psa_billing.domain.org import OrgSettings, new_org_settings, update_org_settings
 from psa_billing.domain.run import CustomerOutcome, Run, RunStatus
 from psa_billing.domain.statement import Numbering, Statement, StatementStatus
@@ -65,7 +65,7 @@ class FakeRepo:
         return {
             s.customer_id: s.status
             for s in self.statements.values()
-            if s.org_id == org_id and str(s.period) == period
+            if s.org_id == org_id and str(s.period) == period and not s.is_void
         }
 
     def start_run(self, run: Run) -> None:
@@ -102,6 +102,10 @@ class FakeRepo:
 
     def get_statement(self, statement_id: str, *, with_inputs: bool = False) -> Statement | None:
         return self.statements.get(statement_id)
+
+    def current_statement_id(self, org_id: str, customer_id: str, period: str) -> str | None:
+        sid = f"{org_id}:{customer_id}:{period}"
+        return sid if sid in self.statements else None
 
     def record_outcome(self, outcome: CustomerOutcome) -> None:
         self.outcomes_[(outcome.run_id, outcome.org_id, outcome.customer_id)] = outcome
@@ -185,21 +189,27 @@ def test_scheduled_run_bills_the_previous_month_of_every_organisation() -> None:
     assert planned.total == 5 and planned.batches == 1
 
 
-def test_a_rerun_plans_only_the_customers_not_yet_billed() -> None:
+def test_a_rerun_bills_only_the_customers_not_yet_billed() -> None:
     repo, store = FakeRepo(), FakeStore()
     repo.add_org("alpha", 6, seed=3)
     first = _plan(repo, store, "run-1", orgId="alpha", period="2026-10")
     billed = sum(r.outcome == "billed" for r in _bill_all(repo, store, first))
     _deliver_all(repo)
+    made = len(repo.statements)
 
     second = _plan(repo, store, "run-2", orgId="alpha", period="2026-10")
+    flagged = [t for t in _tasks(store, second) if t.billed]
+    results = _bill_all(repo, store, second)
 
-    assert second.already_billed == billed
-    assert second.total == 6 - billed
+    assert second.already_billed == billed == len(flagged)
+    assert second.total == 6  # already billed ones are visited to report their late time
+    assert not any(r.outcome == "billed" for r in results)
+    assert len(repo.statements) == made
     summary = monthly.close_run(
         CloseRunEvent(runId="run-2", period="2026-10"), repo, InMemoryLeases()
     )
     assert summary.counts["already_billed"] == billed
+    assert summary.late == [] and "late_entries" not in summary.counts
 
 
 def _deliver_all(repo: FakeRepo) -> None:
@@ -416,3 +426,74 @@ def test_statements_get_the_organisations_numbers_in_sequence() -> None:
     billed = [r for r in _bill_all(repo, store, planned) if r.outcome == "billed"]
     numbers = sorted(r.statement.number for r in billed if r.statement)
     assert numbers == [f"{n:06d}" for n in range(1, len(billed) + 1)]
+
+
+def _add_late_entry(repo: FakeRepo, org_id: str, customer_id: str, minutes: int) -> str:
+    """A billable entry on one of the customer's tickets, imported after the run."""
+    data = repo.data[(org_id, customer_id)]
+    ticket = data.tickets[0]
+    entry = TimeEntry(
+        id=f"late-{customer_id}",
+        date=PERIOD.last_day,
+        minutes=minutes,
+        billable=True,
+        ticket_id=ticket.id,
+        description="found in a drawer",
+        user_id="u1",
+    )
+    repo.data[(org_id, customer_id)] = replace(data, entries=(*data.entries, entry))
+    return entry.id
+
+
+def test_a_rerun_reports_late_entries_waiting_per_already_billed_customer() -> None:
+    repo, store = FakeRepo(), FakeStore()
+    repo.add_org("alpha", 6, seed=3)
+    first = _plan(repo, store, "run-1", orgId="alpha", period="2026-10")
+    _bill_all(repo, store, first)
+    billed = sorted(s.customer_id for s in repo.statements.values())
+    with_tickets = [c for c in billed if repo.data[("alpha", c)].tickets]
+    late_customer = with_tickets[0]
+    _add_late_entry(repo, "alpha", late_customer, 95)
+
+    second = _plan(repo, store, "run-2", orgId="alpha", period="2026-10")
+    results = _bill_all(repo, store, second)
+    summary = monthly.close_run(
+        CloseRunEvent(runId="run-2", period="2026-10"), repo, InMemoryLeases()
+    )
+
+    late = [r for r in results if r.late_entries]
+    assert [(r.outcome, r.late_entries, r.late_minutes) for r in late] == [
+        ("already_billed", 1, 95)
+    ]
+    assert [(w.customer_id, w.entries, w.minutes, w.hours) for w in summary.late] == [
+        (late_customer, 1, 95, "1.58")
+    ]
+    assert summary.late[0].statement_id == f"alpha:{late_customer}:2026-10"
+    assert summary.counts["late_entries"] == 1
+    # Reported, never billed by the re-run (docs/billing-rules.md "Late time").
+    st = repo.statements[f"alpha:{late_customer}:2026-10"]
+    assert st.inputs is not None
+    assert "late-" + late_customer not in {u.entry_id for u in st.inputs.entries}
+
+
+def test_an_already_billed_customer_whose_late_report_failed_stays_already_billed() -> None:
+    repo = FakeRepo()
+    repo.start_run(Run("run-1", "2026-10", ("alpha",), RunStatus.RUNNING, 1, NOW.isoformat()))
+    task = FailureTask.model_validate(
+        {
+            "orgId": "alpha",
+            "customerId": "c1",
+            "runId": "run-1",
+            "billed": True,
+            "error": {"Error": "TransientError", "Cause": "throttled"},
+        }
+    )
+
+    result = monthly.record_failure(task, repo)
+    summary = monthly.close_run(
+        CloseRunEvent(runId="run-1", period="2026-10"), repo, InMemoryLeases()
+    )
+
+    assert result.outcome == "already_billed" and "late time not checked" in result.error
+    assert (summary.counts["already_billed"], summary.counts["failed"]) == (1, 0)
+    assert summary.counts["late_unchecked"] == 1 and summary.status == "succeeded"

@@ -245,10 +245,15 @@ def statements_show(statement_id: str, org_id: str | None, as_json: bool) -> Non
     if st is None:
         _fail(f"no statement {statement_id!r}")
         return
+    from psa_billing.logic.adjusting import late_waiting  # noqa: PLC0415
+
+    # docs/billing-rules.md "Late time": the late entries still waiting for it.
+    st, late = late_waiting(repo, st)
     if as_json:
-        click.echo(json.dumps(st.public(), indent=2, ensure_ascii=False))
+        doc = {**st.public(), "lateWaiting": late.public()}
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
     else:
-        report.print_statement(st)
+        report.print_statement(st, late)
 
 
 def _actor(actor: str | None) -> str:
@@ -268,6 +273,12 @@ def _actor(actor: str | None) -> str:
     is_flag=True,
     help="Add a charge: --description --quantity --unit-price.",
 )
+@click.option(
+    "--late-time",
+    "is_late",
+    is_flag=True,
+    help="Bill the late entries waiting (see `statements show`), by the rules.",
+)
 @click.option("--reason", required=True, help="Why: kept with the adjustment.")
 @click.option("--actor", help="Who (default: $USER).")
 @click.option("--json", "as_json", is_flag=True)
@@ -280,22 +291,35 @@ def statements_adjust(
     unit_price: str | None,
     credit_amount: str | None,
     is_charge: bool,
+    is_late: bool,
     reason: str,
     actor: str | None,
     as_json: bool,
 ) -> None:
-    """Append an adjustment: edit one line, add a credit note, or add a charge.
-    Originals are kept; the revision goes up, the totals are recomputed and the new
-    revision's PDF is rendered (`statements pdf --revision N`)."""
+    """Append an adjustment: edit one line, add a credit note, add a charge, or bill
+    the late entries waiting. Originals are kept; the revision goes up, the totals are
+    recomputed and the new revision's PDF is rendered (`statements pdf --revision N`)."""
     from psa_billing import runtime  # noqa: PLC0415
-    from psa_billing.logic.statements import Change, Charge, Credit, LineEdit, adjust  # noqa: PLC0415
+    from psa_billing.logic.statements import (  # noqa: PLC0415
+        Change,
+        Charge,
+        Credit,
+        LateTimeChange,
+        LineEdit,
+        adjust,
+    )
     from psa_billing_dev.cli import report  # noqa: PLC0415
 
-    if [line_id is not None, credit_amount is not None, is_charge].count(True) != 1:
-        _fail("give one of --line (an edit), --credit (a credit note) or --charge")
+    if [line_id is not None, credit_amount is not None, is_charge, is_late].count(True) != 1:
+        _fail("give one of --line (an edit), --credit (a credit note), --charge or --late-time")
         return
     change: Change
-    if is_charge:
+    if is_late:
+        if description or quantity or unit_price:
+            _fail("--late-time takes --reason only: its lines are computed by the rules")
+            return
+        change = LateTimeChange()
+    elif is_charge:
         if not (description and quantity and unit_price):
             _fail("a charge needs --description, --quantity and --unit-price")
             return
@@ -325,6 +349,42 @@ def statements_adjust(
         click.echo(json.dumps(st.public(), indent=2, ensure_ascii=False))
     else:
         report.print_statement(st)
+
+
+@statements.command("void")
+@click.argument("statement_id")
+@click.option("--reason", required=True, help="Why it should not have been issued.")
+@click.option("--actor", help="Who (default: $USER).")
+@click.option("--json", "as_json", is_flag=True)
+@reports_errors
+def statements_void(statement_id: str, reason: str, actor: str | None, as_json: bool) -> None:
+    """Void a statement: it is kept (number, lines, PDFs, history) with nothing due, a
+    VOID-stamped PDF revision, and a void notice if it had been sent; its entries and
+    devices are billed by the next run on a new statement with a new number."""
+    from psa_billing import config, runtime  # noqa: PLC0415
+    from psa_billing.logic.statements import void  # noqa: PLC0415
+    from psa_billing_dev.cli import report  # noqa: PLC0415
+
+    st = void(
+        statement_id,
+        reason=reason,
+        actor=_actor(actor),
+        repo=_repo(),
+        store=runtime.object_store(),
+        mailer=runtime.mailer(),
+        orgs=runtime.org_cache(),
+        sender=config.mail().sender_email,
+        clock=runtime.utc_now,
+    )
+    if as_json:
+        click.echo(json.dumps(st.public(), indent=2, ensure_ascii=False))
+        return
+    report.print_statement(st)
+    click.echo("")
+    click.echo(
+        f"voided {st.id} ({st.number}); the next run for {st.customer_id} {st.period} bills "
+        "its entries and devices on a new statement"
+    )
 
 
 def _deliver(statement_id: str, again: bool) -> Any:

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from psa_billing import config
+from psa_billing.domain.late import LateTime
 from psa_billing.domain.model import Line
 from psa_billing.domain.money import Currency, format_amount
 from psa_billing.domain.statement import Statement, format_percent, format_quantity
@@ -96,6 +97,18 @@ def print_run_summary(repo: Any, summary: dict[str, Any]) -> None:
         _table(("customer", "name", "outcome", "cur", "total", "lines", "delivery"), rows)
     for failure in summary.get("failures", []):
         click.echo(f"failed: {failure['orgId']}/{failure['customerId']}: {failure['error']}")
+    for o in outcomes.values():
+        if str(o.outcome) == "already_billed" and o.error:
+            click.echo(f"already billed: {o.org_id}/{o.customer_id}: {o.error}")
+    # docs/billing-rules.md "Late time": not billed by a re-run; reported, per customer.
+    for late in summary.get("late", []):
+        entries = late["entries"]
+        click.echo(
+            f"late time waiting: {late['orgId']}/{late['customerId']}: {entries} "
+            f"entr{'y' if entries == 1 else 'ies'}, {late['hours']} h, for "
+            f"{late['statementId']} (bill with `statements adjust "
+            f"{late['statementId']} --late-time --reason ...`)"
+        )
 
 
 def print_statement_table(items: list[Statement]) -> None:
@@ -122,10 +135,7 @@ def print_statement_table(items: list[Statement]) -> None:
     _table(("id", "customer", "period", "cur", "subtotal", "tax", "total", "rev", "status"), rows)
 
 
-def print_statement(st: Statement) -> None:
-    cur = Currency.of(st.currency)
-    click.echo(f"Statement {st.number}  ({st.id})")
-    click.echo(f"  customer  {st.customer_name} <{st.billing_email}>")
+def _print_bill_to(st: Statement) -> None:
     bill_to = st.customer_profile  # as billed (docs/documents.md)
     if bill_to.address_lines:
         click.echo(f"  address   {', '.join(bill_to.address_lines)}")
@@ -137,11 +147,31 @@ def print_statement(st: Statement) -> None:
             f"  locale    {bill_to.locale or '(organisation default)'}   payment terms "
             + (f"{terms} days" if terms is not None else "(organisation default)")
         )
-    click.echo(f"  period    {st.period}   currency {st.currency}   revision {st.revision}")
+
+
+def print_statement(st: Statement, late: LateTime | None = None) -> None:
+    cur = Currency.of(st.currency)
+    click.echo(f"Statement {st.number}  ({st.id})")
+    click.echo(f"  customer  {st.customer_name} <{st.billing_email}>")
+    _print_bill_to(st)
+    version = f"   version {st.version}" if st.version > 1 else ""
+    click.echo(
+        f"  period    {st.period}   currency {st.currency}   revision {st.revision}{version}"
+    )
     click.echo(f"  status    {st.status}   created {st.created_at.isoformat(timespec='seconds')}")
     if st.last_error:
         click.echo(f"  error     {st.last_error}")
+    voided = st.void_adjustment
+    if st.is_void and voided is not None:
+        click.echo(f"  VOID      {voided.at} by {voided.actor}: {voided.reason}")
+        click.echo(f"  amount due {format_amount(st.amount_due(), cur)} {st.currency}")
+        if st.void_notice_sent_at:
+            click.echo(f"  void notice sent {st.void_notice_sent_at.isoformat()}")
+        elif st.void_notice_error:
+            click.echo(f"  void notice failed: {st.void_notice_error}")
     print_review_and_delivery(st)
+    if late is not None and late.entries:
+        _print_late(st, late)
 
     def lines_table(lines: tuple[Line, ...]) -> None:
         rows: list[tuple[str, ...]] = []
@@ -189,6 +219,19 @@ def print_statement(st: Statement) -> None:
     lines_table(now.lines)
     click.echo("")
     totals(now.subtotal, now.tax, now.total)
+
+
+def _print_late(st: Statement, late: LateTime) -> None:
+    hours = late.public()["hours"]
+    click.echo(
+        f"  late time {len(late.entries)} entries ({hours} h) waiting: "
+        f"`statements adjust {st.id} --late-time --reason ...` bills them"
+    )
+    rows = [
+        (e.id, e.date.isoformat(), str(e.minutes), e.ticket_id or e.project_id or "", e.user_id)
+        for e in late.entries
+    ]
+    _table(("entry", "date", "minutes", "ticket/project", "user"), rows)
 
 
 def _clip(text: str, n: int) -> str:

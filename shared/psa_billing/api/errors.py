@@ -30,7 +30,7 @@ from psa_billing.dal.access import ChangedMeanwhileError, RunInProgressError
 from psa_billing.dal.repository import ConcurrentChangeError
 from psa_billing.dal.workers import WorkerFailedError
 from psa_billing.domain.adjustments import InvalidAdjustmentError
-from psa_billing.domain.errors import BillingError, InvalidSettingsError
+from psa_billing.domain.errors import BillingError, InvalidSettingsError, StatementStateError
 from psa_billing.logic.billing_api import NotFound, NotSendable, PeriodRunning
 from psa_billing.logic.settings_api import CurrencyLocked
 
@@ -119,6 +119,8 @@ _MAPPED: list[tuple[type[Exception], int, str]] = [
     (RunInProgressError, 409, "run_in_progress"),
     (PeriodRunning, 409, "run_in_progress"),
     (NotSendable, 409, "not_sendable"),
+    # Void twice, void while being emailed, adjust a void one, late time with none waiting.
+    (StatementStateError, 409, "conflict"),
     (CurrencyLocked, 409, "currency_locked"),
     (InvalidAdjustmentError, 422, "validation_failed"),
     (BillingError, 422, "validation_failed"),

@@ -103,6 +103,8 @@ class AdjustmentPublic(Out):
     quantity: str | None = None
     unit_price: str | None = Field(default=None, alias="unitPrice")
     amount: str | None = None
+    lines: list[LinePublic] | None = None  # late time: the lines it appended
+    entry_ids: list[str] | None = Field(default=None, alias="entryIds")  # late time
 
 
 class TotalsPublic(Out):
@@ -175,10 +177,52 @@ class ReviewPublic(Out):
 
 class HistoryEventPublic(Out):
     at: str
-    event: Literal["created", "adjusted", "sent", "delivered", "bounced", "complained", "rejected"]
+    event: Literal[
+        "created",
+        "adjusted",
+        "voided",
+        "sent",
+        "void notice sent",
+        "delivered",
+        "bounced",
+        "complained",
+        "rejected",
+    ]
     revision: int
     actor: str | None = None
+    reason: str | None = None  # why (adjustments, a void): the audit trail, never printed
     summary: str
+
+
+class VoidPublic(Out):
+    """Who voided the statement, when and why; whether the customer was told."""
+
+    at: str | None = None
+    actor: str | None = None
+    reason: str | None = None
+    revision: int | None = None
+    notice_sent_at: str | None = Field(default=None, alias="noticeSentAt")
+    notice_error: str | None = Field(default=None, alias="noticeError")
+
+
+class LateEntryPublic(Out):
+    id: str
+    date: str
+    minutes: int
+    ticket_id: str | None = Field(default=None, alias="ticketId")
+    project_id: str | None = Field(default=None, alias="projectId")
+    description: str
+    user_id: str = Field(alias="userId")
+
+
+class LateWaitingPublic(Out):
+    """Late entries of the statement's period not billed yet: a `late_time` adjustment
+    bills them (docs/billing-rules.md "Late time")."""
+
+    count: int
+    minutes: int
+    hours: str
+    entries: list[LateEntryPublic]
 
 
 class StatementSummaryPublic(Out):
@@ -195,6 +239,8 @@ class StatementSummaryPublic(Out):
     tax_percent: str = Field(alias="taxPercent")
     tax: str
     total: str
+    amount_due: str = Field(alias="amountDue")  # zero once void; else the total
+    version: int  # 2, 3, ... : billed again after the earlier versions were voided
     created_at: str = Field(alias="createdAt")
     # The last send's mail: delivered, bounced, complained or rejected (null: no news).
     mail_event: str | None = Field(default=None, alias="mailEvent")
@@ -211,6 +257,8 @@ class StatementPublic(StatementSummaryPublic):
     adjustments: list[AdjustmentPublic]
     delivery: DeliveryPublic
     history: list[HistoryEventPublic]
+    void: VoidPublic | None = None
+    late_waiting: LateWaitingPublic | None = Field(default=None, alias="lateWaiting")
 
 
 class StatementPagePublic(Out):
@@ -248,11 +296,29 @@ class ChargeAdjustmentCreate(Wire):
     reason: Reason
 
 
-# Discriminated on "kind" so further kinds (late time) slot in.
+class LateTimeAdjustmentCreate(Wire):
+    """Bill the late entries waiting, as lines computed by the rules (the contract's
+    included minutes still left on the statement, then the rates); refused when none
+    is waiting."""
+
+    kind: Literal["late_time"]
+    reason: Reason
+
+
+# Discriminated on "kind".
 AdjustmentCreate = Annotated[
-    EditAdjustmentCreate | CreditAdjustmentCreate | ChargeAdjustmentCreate,
+    EditAdjustmentCreate
+    | CreditAdjustmentCreate
+    | ChargeAdjustmentCreate
+    | LateTimeAdjustmentCreate,
     Field(discriminator="kind"),
 ]
+
+
+class VoidCreate(Wire):
+    """Why the statement should not have been issued (kept in the audit trail)."""
+
+    reason: Reason
 
 
 class SendPublic(Out):
@@ -290,6 +356,9 @@ class OutcomePublic(Out):
     outcome: str
     statement_id: str | None = Field(default=None, alias="statementId")
     error: str | None = None
+    # Already billed: late entries waiting for a late_time adjustment of the statement.
+    late_entries: int = Field(default=0, alias="lateEntries")
+    late_minutes: int = Field(default=0, alias="lateMinutes")
 
 
 class RunSummaryPublic(Out):

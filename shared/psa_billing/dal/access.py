@@ -318,6 +318,7 @@ class AccessRepository:
             for i in OutcomeItem.query(
                 keys.run_pk(run_id), OutcomeItem.sk.startswith(keys.outcome_sk(org_id, ""))
             )
+            if isinstance(i, OutcomeItem)
         ]
 
     # -- feature flags ----------------------------------------------------------------------
@@ -344,7 +345,7 @@ class AccessRepository:
             if org_id > after.org_id:
                 high = f"{after.period}#"  # only older periods
             elif org_id == after.org_id:
-                high = keys.org_statements_sk(after.period, after.customer_id)
+                high = keys.org_statements_sk(after.period, after.customer_id, after.version)
             else:
                 high = f"{after.period}#{keys.HIGH}"  # this period too
         low = f"{period}#" if period else None
@@ -417,7 +418,9 @@ class AccessRepository:
             found.append(statement_from(item, adjustments=adjustments))
             if len(found) == limit:
                 last = found[-1]
-                return found, StatementPosition(str(last.period), last.org_id, last.customer_id)
+                return found, StatementPosition(
+                    str(last.period), last.org_id, last.customer_id, last.version
+                )
         return found, None
 
     def customer_statements(

@@ -15,7 +15,7 @@ from psa_billing.dal.models import (
     TicketItem,
     TimeEntryItem,
 )
-from psa_billing.dal.serde import contract_from, entry_from
+from psa_billing.dal.serde import contract_from, entry_from, statement_slot
 from psa_billing.domain.model import Contract
 from psa_billing.domain.statement import statement_id
 from psa_billing.ingest.validate import ExistingEntry
@@ -81,12 +81,19 @@ class DynamoExisting:
         }
 
     def billed_periods(self, pairs: Set[tuple[str, str]]) -> Mapping[tuple[str, str], str]:
+        """The (customer, period) pairs that have a statement that is not void, with its
+        id: read from each period's slot, its version-1 item (docs/data-model.md "Billed
+        once"). A void statement's entries are released: they are not billed."""
         by_id = {statement_id(self.org_id, c, p): (c, p) for c, p in pairs}
         found = _batch_get(
             StatementItem, ((keys.statement_pk(sid), keys.STATEMENT_SK) for sid in by_id)
         )
-        return {
-            by_id[i.statement_id]: i.statement_id
-            for i in found
-            if isinstance(i, StatementItem) and i.statement_id in by_id
-        }
+        billed: dict[tuple[str, str], str] = {}
+        for i in found:
+            if not isinstance(i, StatementItem) or i.statement_id not in by_id:
+                continue
+            version, void = statement_slot(i)
+            if not void:
+                customer, period = by_id[i.statement_id]
+                billed[(customer, period)] = statement_id(self.org_id, customer, period, version)
+        return billed

@@ -79,9 +79,16 @@ def adjustment_sk(number: int) -> str:
     return f"ADJ#{number:05d}"
 
 
-def statement_view_sk(period: str) -> str:
+def _version_suffix(version: int) -> str:
+    """Version 1 keeps the keys statements always had (nothing is migrated); a re-bill
+    after a void (docs/data-model.md "Billed once") sorts right after the void one's
+    adjustments: "V" sorts after "ADJ"."""
+    return "" if version == 1 else f"#V{version:05d}"
+
+
+def statement_view_sk(period: str, version: int = 1) -> str:
     """A statement in its customer's view (GSI1): the API lists a customer's statements."""
-    return f"S#{period}"
+    return f"S#{period}{_version_suffix(version)}"
 
 
 def statement_shard(customer_id: str) -> int:
@@ -92,14 +99,14 @@ def org_statements_pk(org_id: str, shard: int) -> str:
     return f"ORG#{org_id}#STMTS#{shard}"
 
 
-def org_statements_sk(period: str, customer_id: str) -> str:
-    return f"{period}#{customer_id}"
+def org_statements_sk(period: str, customer_id: str, version: int = 1) -> str:
+    return f"{period}#{customer_id}{_version_suffix(version)}"
 
 
-def org_adjustment_sk(period: str, customer_id: str, number: int) -> str:
+def org_adjustment_sk(period: str, customer_id: str, number: int, version: int = 1) -> str:
     """Sorts right after its statement's GSI2 key: ids never contain "#", and every
     character they may contain sorts after it."""
-    return f"{org_statements_sk(period, customer_id)}#{adjustment_sk(number)}"
+    return f"{org_statements_sk(period, customer_id, version)}#{adjustment_sk(number)}"
 
 
 def run_pk(run_id: str) -> str:
@@ -116,9 +123,12 @@ def outcome_sk(org_id: str, customer_id: str) -> str:
 # -- S3 object keys (the statements bucket) ------------------------------------------
 
 
-def pdf_key(org_id: str, period: str, customer_id: str, revision: int) -> str:
-    """One object per revision, never overwritten (docs/billing-rules.md "Re-send")."""
-    return f"statements/{org_id}/{period}/{customer_id}-r{revision}.pdf"
+def pdf_key(org_id: str, period: str, customer_id: str, revision: int, version: int = 1) -> str:
+    """One object per revision, never overwritten (docs/billing-rules.md "Re-send"). A
+    re-bill's PDFs are in a folder of their version ("/" is never in an id), so they
+    never take a void statement's keys."""
+    folder = "" if version == 1 else f"v{version}/"
+    return f"statements/{org_id}/{period}/{folder}{customer_id}-r{revision}.pdf"
 
 
 def logo_key(org_id: str, logo: str) -> str:

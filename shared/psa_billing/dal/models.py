@@ -162,6 +162,19 @@ class StatementItem(Item, discriminator="statement"):
     message_id = UnicodeAttribute(null=True)  # SES message id of the last send
     delivery = UnicodeAttribute(null=True)  # JSON: SES's last event about that send
     evidence = UnicodeAttribute(null=True)  # JSON: domain/review.py Evidence
+    # Re-billing after a void (docs/data-model.md "Billed once"). ``version``: absent = 1.
+    # The version-1 item (key ``STMT#org:customer:period``) is the period's slot: its
+    # ``latest_version`` (absent = 1) is the newest statement of the period and
+    # ``latest_void`` whether that one is void; a version n + 1 is created only in the
+    # transaction that moves the slot from "n, void" to "n + 1, not void".
+    version = NumberAttribute(null=True)
+    latest_version = NumberAttribute(null=True)
+    latest_void = BooleanAttribute(null=True)
+    # The void notice to a customer who had been sent the statement (at most once).
+    void_notice_claimed_at = UnicodeAttribute(null=True)
+    void_notice_sent_at = UnicodeAttribute(null=True)
+    void_notice_message_id = UnicodeAttribute(null=True)
+    void_notice_error = UnicodeAttribute(null=True)
 
 
 class AdjustmentItem(Item, discriminator="adjustment"):
@@ -235,6 +248,9 @@ class OutcomeItem(Item, discriminator="outcome"):
     statement_id = UnicodeAttribute(null=True)
     error = UnicodeAttribute(null=True)
     at = UnicodeAttribute()
+    # Already billed: late entries waiting for a late-time adjustment (count, minutes).
+    late_entries = NumberAttribute(null=True)
+    late_minutes = NumberAttribute(null=True)
 
 
 def bind(table_name: str, region: str) -> None:

@@ -57,9 +57,10 @@ class ActiveRun:
 
 @dataclass(frozen=True, slots=True)
 class StatementPosition:
-    """Where a page of the statement listing ended: (period, org, customer), the
-    listing's newest-first order."""
+    """Where a page of the statement listing ended: (period, org, customer, version),
+    the listing's newest-first order (a re-billed period has a version 2, ...)."""
 
     period: str
     org_id: str
     customer_id: str
+    version: int = 1

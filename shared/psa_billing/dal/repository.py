@@ -69,6 +69,7 @@ from psa_billing.dal.serde import (
     statement_from,
     statement_handle,
     statement_item,
+    statement_slot,
     ticket_from,
 )
 from psa_billing.domain.adjustments import Adjustment
@@ -87,7 +88,13 @@ from psa_billing.domain.model import (
 from psa_billing.domain.org import OrgSettings
 from psa_billing.domain.review import StatementHistory
 from psa_billing.domain.run import CustomerOutcome, Run, RunStatus
-from psa_billing.domain.statement import CLAIM_SECONDS, Numbering, Statement, StatementStatus
+from psa_billing.domain.statement import (
+    CLAIM_SECONDS,
+    Numbering,
+    Statement,
+    StatementStatus,
+    statement_id,
+)
 from psa_billing.logic.transient import TransientError
 
 if TYPE_CHECKING:  # the import's code is loaded by imports only (API cold start)
@@ -108,6 +115,13 @@ class ConcurrentChangeError(BillingError):
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+# Statuses in which a statement takes an adjustment or a void: not while it is being
+# emailed (a send whose outcome is unknown is stored as "sending" too), never once void.
+_ADJUSTABLE = tuple(
+    str(s) for s in StatementStatus if s not in (StatementStatus.SENDING, StatementStatus.VOID)
+)
 
 
 def _is_condition_failure(exc: Exception) -> bool:
@@ -237,6 +251,7 @@ class DynamoRepository:
         history: StatementHistory | None,
     ) -> Statement | None:
         pk = keys.org_pk(st.org_id)
+        version = st.version
         for attempt in range(NUMBER_ATTEMPTS):
             # The counter as this process last left it, if it did: no read needed unless
             # another process has moved it since (then the condition fails, and it is read).
@@ -248,16 +263,32 @@ class DynamoRepository:
                 except DoesNotExist:
                     current = None
             n = current if current is not None else numbering.first
-            numbered = replace(st, allocated_number=numbering.format(n))
+            sid = statement_id(st.org_id, st.customer_id, st.period, version)
+            numbered = replace(st, id=sid, version=version, allocated_number=numbering.format(n))
+            summaries = history
             latest = history.latest if history is not None else None
             if history is not None and latest is not None and latest.statement_id == st.id:
-                # The summary of this statement: it gets the number allocated here.
-                history = replace(history, latest=replace(latest, number=numbered.number))
+                # The summary of this statement: it gets the id and number allocated here.
+                summaries = replace(
+                    history, latest=replace(latest, statement_id=sid, number=numbered.number)
+                )
             seq = counter_item(st.org_id, n + 1)
-            taken = number_item(st.org_id, numbered.number, st.id)
+            taken = number_item(st.org_id, numbered.number, sid)
             try:
                 with TransactWrite(connection=self._tx_connection()) as tx:
                     tx.save(statement_item(numbered), condition=StatementItem.pk.does_not_exist())
+                    if version > 1:
+                        # docs/data-model.md "Billed once": version n + 1 only while the
+                        # slot says version n is the newest and is void.
+                        tx.update(
+                            self._slot_item(st),
+                            actions=[
+                                StatementItem.latest_version.set(version),
+                                StatementItem.latest_void.set(False),
+                            ],
+                            condition=(StatementItem.latest_version == version - 1)
+                            & (StatementItem.latest_void == True),  # noqa: E712
+                        )
                     tx.save(
                         seq,
                         condition=CounterItem.pk.does_not_exist()
@@ -265,11 +296,11 @@ class DynamoRepository:
                         else CounterItem.next == current,
                     )
                     tx.save(taken, condition=NumberItem.pk.does_not_exist())
-                    tx.save(outcome_item(outcome, _now()))
-                    if history is not None:
-                        read = history.version - 1
+                    tx.save(outcome_item(replace(outcome, statement_id=sid), _now()))
+                    if summaries is not None:
+                        read = summaries.version - 1
                         tx.save(
-                            last_statements_item(st.org_id, st.customer_id, history),
+                            last_statements_item(st.org_id, st.customer_id, summaries),
                             condition=LastStatementsItem.pk.does_not_exist()
                             if read == 0
                             else LastStatementsItem.version == read,
@@ -277,9 +308,19 @@ class DynamoRepository:
             except TransactWriteError as exc:
                 self._counters.pop(st.org_id, None)
                 reasons = [r.code if r is not None else None for r in exc.cancellation_reasons]
-                if reasons and reasons[0] == "ConditionalCheckFailed":
-                    return None  # already billed (another run, or this one earlier)
-                if reasons[4:5] == ["ConditionalCheckFailed"]:
+                slot_failed = (
+                    version > 1 and len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed"
+                )
+                if reasons and (reasons[0] == "ConditionalCheckFailed" or slot_failed):
+                    # Billed already (another run, or this one earlier), unless the
+                    # period's newest statement is void: then its successor is billed.
+                    slot = self._slot(st.org_id, st.customer_id, str(st.period))
+                    if slot is None or not slot[1]:
+                        return None
+                    version = slot[0] + 1
+                    continue
+                summaries_at = 5 if version > 1 else 4
+                if reasons[summaries_at : summaries_at + 1] == ["ConditionalCheckFailed"]:
                     # Another period of this customer was billed since its summaries were
                     # read: the bill step is retried and compares again.
                     raise TransientError(
@@ -298,6 +339,33 @@ class DynamoRepository:
             f"statement {st.id}: the number sequence of {st.org_id!r} stayed contended "
             f"for {NUMBER_ATTEMPTS} attempts"
         )
+
+    @staticmethod
+    def _slot_item(st: Statement) -> StatementItem:
+        """The period's version-1 statement item, which holds its slot."""
+        return statement_handle(statement_id(st.org_id, st.customer_id, st.period))
+
+    def _slot(self, org_id: str, customer_id: str, period: str) -> tuple[int, bool] | None:
+        """(newest version, whether it is void) of a (customer, period), or None when it
+        has no statement. One consistent GetItem of the version-1 item's slot."""
+        try:
+            item = StatementItem.get(
+                keys.statement_pk(statement_id(org_id, customer_id, period)),
+                keys.STATEMENT_SK,
+                consistent_read=True,
+                attributes_to_get=["kind", "status", "latest_version", "latest_void"],
+            )
+        except DoesNotExist:
+            return None
+        return statement_slot(item)
+
+    def current_statement_id(self, org_id: str, customer_id: str, period: str) -> str | None:
+        """The id of the (customer, period)'s statement that is not void, or None (never
+        billed, or its newest statement is void: the next run bills it)."""
+        slot = self._slot(org_id, customer_id, period)
+        if slot is None or slot[1]:
+            return None
+        return statement_id(org_id, customer_id, period, slot[0])
 
     def find_by_number(self, org_id: str, number: str) -> str | None:
         """The id of the organisation's statement with this number (one GetItem)."""
@@ -333,7 +401,8 @@ class DynamoRepository:
     def append_adjustment(self, st: Statement, adj: Adjustment) -> None:
         """One TransactWriteItems: the adjustment, appended, and the statement's revision
         raised from the one the adjustment was validated against. A concurrent
-        adjustment, or one while the statement is being emailed, is refused."""
+        adjustment, or one while the statement is being emailed or after it was voided,
+        is refused (so concurrent late-time adjustments bill their entries once)."""
         item = adjustment_item(st, adj)
         target = statement_handle(st.id)
         try:
@@ -346,15 +415,93 @@ class DynamoRepository:
                         StatementItem.status.set(str(StatementStatus.PENDING_REVIEW)),
                     ],
                     condition=(StatementItem.revision == adj.number - 1)
-                    & (StatementItem.status != str(StatementStatus.SENDING)),
+                    & StatementItem.status.is_in(*_ADJUSTABLE),
                 )
         except TransactWriteError as exc:
             if _is_condition_failure(exc):
                 raise ConcurrentChangeError(
-                    f"statement {st.id} changed meanwhile (adjusted or being sent); "
+                    f"statement {st.id} changed meanwhile (adjusted, being sent or voided); "
                     "show it again and retry"
                 ) from exc
             raise
+
+    def void_statement(self, st: Statement, adj: Adjustment) -> None:
+        """docs/billing-rules.md "Void", in one TransactWriteItems (nothing half-written):
+        the void adjustment appended (who, when, why), the statement marked void at the
+        next revision, only from the revision it was validated against and never while
+        it is being emailed or once void; and its period's slot marked "newest is void",
+        which releases its entries and devices to the next run."""
+        target = statement_handle(st.id)
+        actions: list[Action] = [
+            StatementItem.revision.set(adj.number),
+            StatementItem.status.set(str(StatementStatus.VOID)),
+        ]
+        if st.version == 1:  # the statement holds its period's slot itself
+            actions += [StatementItem.latest_version.set(1), StatementItem.latest_void.set(True)]
+        try:
+            with TransactWrite(connection=self._tx_connection()) as tx:
+                tx.save(adjustment_item(st, adj), condition=AdjustmentItem.pk.does_not_exist())
+                tx.update(
+                    target,
+                    actions=actions,
+                    condition=(StatementItem.revision == adj.number - 1)
+                    & StatementItem.status.is_in(*_ADJUSTABLE),
+                )
+                if st.version > 1:
+                    tx.update(
+                        self._slot_item(st),
+                        actions=[StatementItem.latest_void.set(True)],
+                        condition=StatementItem.latest_version == st.version,
+                    )
+        except TransactWriteError as exc:
+            if _is_condition_failure(exc):
+                raise ConcurrentChangeError(
+                    f"statement {st.id} changed meanwhile (adjusted, being sent or voided); "
+                    "show it again"
+                ) from exc
+            raise
+
+    # -- the void notice (at most once) -------------------------------------------------
+
+    def claim_void_notice(self, statement_id: str) -> bool:
+        """Only one sender emails a void statement's notice, once; a claim whose
+        outcome was never recorded may be taken again after CLAIM_SECONDS."""
+        item = statement_handle(statement_id)
+        now = datetime.now(UTC)
+        stale = (now - timedelta(seconds=CLAIM_SECONDS)).isoformat()
+        try:
+            item.update(
+                actions=[StatementItem.void_notice_claimed_at.set(now.isoformat())],
+                condition=(StatementItem.status == str(StatementStatus.VOID))
+                & StatementItem.void_notice_sent_at.does_not_exist()
+                & (
+                    StatementItem.void_notice_claimed_at.does_not_exist()
+                    | (StatementItem.void_notice_claimed_at <= stale)
+                ),
+            )
+        except UpdateError as exc:
+            if _is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+    def mark_void_notice_sent(self, statement_id: str, message_id: str) -> None:
+        statement_handle(statement_id).update(
+            actions=[
+                StatementItem.void_notice_sent_at.set(_now()),
+                StatementItem.void_notice_message_id.set(message_id),
+                StatementItem.void_notice_error.remove(),
+            ]
+        )
+
+    def mark_void_notice_failed(self, statement_id: str, error: str) -> None:
+        """Kept with the error; the claim is given back so the notice can be sent again."""
+        statement_handle(statement_id).update(
+            actions=[
+                StatementItem.void_notice_error.set(error[:1000]),
+                StatementItem.void_notice_claimed_at.remove(),
+            ]
+        )
 
     def _org_statement_items(
         self, org_id: str, period: str | None, attributes: list[str] | None = None
@@ -387,14 +534,34 @@ class DynamoRepository:
         return [statement_from(i, adjustments=tuple(adj)) for i, adj in found]
 
     def billed_customers(self, org_id: str, period: str) -> dict[str, StatementStatus]:
-        """Each billed customer of the period and its statement's stored status (a
-        projection: keys and the status only)."""
-        only = ["kind", "customer_id", "gsi2sk", "status"]
-        return {
-            i.customer_id: StatementStatus(i.status)
-            for i in self._org_statement_items(org_id, period, only)
-            if isinstance(i, StatementItem)
-        }
+        """Each customer whose period has a statement that is not void, with that
+        statement's stored status (docs/billing-rules.md "Once billed, billed once"):
+        read from each period's slot, the version-1 item, and for a re-bill from the
+        version it names (a projection: keys, status and the slot only)."""
+        only = [
+            "kind",
+            "customer_id",
+            "gsi2sk",
+            "status",
+            "version",
+            "latest_version",
+            "latest_void",
+        ]
+        slots: dict[str, tuple[int, bool]] = {}
+        statuses: dict[tuple[str, int], StatementStatus] = {}
+        for i in self._org_statement_items(org_id, period, only):
+            if not isinstance(i, StatementItem):
+                continue
+            version = int(i.version or 1)
+            statuses[(i.customer_id, version)] = StatementStatus(i.status)
+            if version == 1:
+                slots[i.customer_id] = statement_slot(i)
+        billed: dict[str, StatementStatus] = {}
+        for customer_id, (latest, void) in slots.items():
+            status = statuses.get((customer_id, latest))
+            if not void and status is not None:
+                billed[customer_id] = status
+        return billed
 
     # -- delivery state -----------------------------------------------------------------
 

@@ -337,6 +337,15 @@ def _delivery_status(item: StatementItem) -> StatementStatus:
     return StatementStatus.SEND_UNKNOWN if status is StatementStatus.SENDING and expired else status
 
 
+def statement_slot(item: StatementItem) -> tuple[int, bool]:
+    """A version-1 statement item's slot (docs/data-model.md "Billed once"): the newest
+    version of its (customer, period) and whether that one is void. Items written before
+    re-billing existed have no slot attributes: version 1, not void."""
+    version = int(item.latest_version or 1)
+    void = bool(item.latest_void) if item.latest_void is not None else item.status == "void"
+    return version, void
+
+
 def statement_from(
     item: StatementItem,
     *,
@@ -378,6 +387,11 @@ def statement_from(
         delivery=DeliveryEvent.from_public(json.loads(item.delivery)) if item.delivery else None,
         delivery_events=delivery_events,
         evidence=evidence_from(item.evidence) if item.evidence else None,
+        version=int(item.version or 1),
+        void_notice_sent_at=(
+            datetime.fromisoformat(item.void_notice_sent_at) if item.void_notice_sent_at else None
+        ),
+        void_notice_error=item.void_notice_error,
     )
 
 
@@ -399,10 +413,11 @@ def statement_item(st: Statement, bodies: StatementBodies | None = None) -> Stat
         sk=keys.STATEMENT_SK,
         org_id=st.org_id,
         gsi1pk=keys.customer_view_pk(st.org_id, st.customer_id),
-        gsi1sk=keys.statement_view_sk(period),
+        gsi1sk=keys.statement_view_sk(period, st.version),
         gsi2pk=keys.org_statements_pk(st.org_id, keys.statement_shard(st.customer_id)),
-        gsi2sk=keys.org_statements_sk(period, st.customer_id),
+        gsi2sk=keys.org_statements_sk(period, st.customer_id, st.version),
         statement_id=st.id,
+        version=None if st.version == 1 else st.version,
         number=st.allocated_number or None,
         customer_id=st.customer_id,
         customer_name=st.customer_name,
@@ -435,7 +450,7 @@ def adjustment_item(st: Statement, adj: Adjustment) -> AdjustmentItem:
         sk=keys.adjustment_sk(adj.number),
         # Listed right after its statement in GSI2, so lists show current totals.
         gsi2pk=keys.org_statements_pk(st.org_id, keys.statement_shard(st.customer_id)),
-        gsi2sk=keys.org_adjustment_sk(period, st.customer_id, adj.number),
+        gsi2sk=keys.org_adjustment_sk(period, st.customer_id, adj.number, st.version),
         org_id=st.org_id,
         statement_id=st.id,
         number=adj.number,
@@ -464,6 +479,8 @@ def outcome_item(o: CustomerOutcome, at: str) -> OutcomeItem:
         statement_id=o.statement_id,
         error=o.error,
         at=at,
+        late_entries=o.late_entries or None,
+        late_minutes=o.late_minutes or None,
     )
 
 
@@ -475,6 +492,8 @@ def outcome_from(item: OutcomeItem) -> CustomerOutcome:
         outcome=Outcome(item.outcome),
         statement_id=item.statement_id,
         error=item.error,
+        late_entries=int(item.late_entries or 0),
+        late_minutes=int(item.late_minutes or 0),
     )
 
 

@@ -57,12 +57,19 @@ class LambdaStatementWorkers:
         out = self._invoke(self._render, {"statementId": statement_id, "revision": revision})
         return str(out["pdfKey"])
 
-    def send(self, statement_id: str, revision: int, pdf_key: str, *, again: bool) -> bool:
-        out = self._invoke(
-            self._send,
-            {"statementId": statement_id, "revision": revision, "pdfKey": pdf_key, "again": again},
-        )
-        return bool(out.get("sent"))
+    def send(
+        self,
+        statement_id: str,
+        revision: int,
+        pdf_key: str,
+        *,
+        again: bool,
+        notice: str = "statement",
+    ) -> bool:
+        """``notice="void"``: the void notice of a void statement, at most once."""
+        payload = {"statementId": statement_id, "revision": revision, "pdfKey": pdf_key}
+        payload |= {"again": again, "notice": notice}
+        return bool(self._invoke(self._send, payload).get("sent"))
 
 
 class StepFunctionsRuns:

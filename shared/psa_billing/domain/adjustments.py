@@ -7,7 +7,10 @@ Original lines are immutable. An adjustment is appended with who, when and why:
 * a *credit note* (a negative line with a description and a positive amount);
 * a *charge* (a new positive line: description, quantity, unit price);
 * *late time*: the late entries of the statement's customer and period, as lines the
-  rules engine computed, appended as they are.
+  rules engine computed, appended as they are;
+* *void*: the statement should not have been issued (docs/billing-rules.md "Void"): it
+  adds no line and changes none (the statement is kept as it was), and its amount due
+  becomes zero. Nothing can be appended after it.
 
 The effective statement is the originals with their latest edit applied plus the
 credit, charge and late-time lines, with subtotal, tax and total recomputed by the same
@@ -30,7 +33,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from psa_billing.domain import text
-from psa_billing.domain.errors import BillingError, InvalidTextError
+from psa_billing.domain.errors import BillingError, InvalidTextError, StatementStateError
 from psa_billing.domain.model import Line, LineKind
 from psa_billing.domain.money import (
     MONEY_LIMIT,
@@ -48,6 +51,7 @@ class AdjustmentKind(StrEnum):
     CREDIT = "credit"
     CHARGE = "charge"
     LATE_TIME = "late_time"
+    VOID = "void"
 
 
 class InvalidAdjustmentError(BillingError):
@@ -90,6 +94,8 @@ class Adjustment:
                 f"charge {self.line_id}: {quantity.normalize():f} x {_money(price, currency)} "
                 f"= {_money(quantity * price, currency)} ({self.description})"
             )
+        if self.kind is AdjustmentKind.VOID:
+            return "void: nothing is due; its entries and devices are billed again by the next run"
         if self.kind is AdjustmentKind.LATE_TIME:
             ids = ", ".join(line.id for line in self.lines)
             total = _money(sum((line.amount for line in self.lines), Decimal(0)), currency)
@@ -206,6 +212,8 @@ def _apply(
                 f"adjustment {adj.number} edits line {adj.line_id}, which the statement lacks"
             )
         originals[adj.line_id] = _edited(originals[adj.line_id], adj, currency)
+    elif adj.kind is AdjustmentKind.VOID:
+        return  # the statement is kept as it was; only its amount due is zero
     else:
         added.extend(_added_lines(adj, currency))
 
@@ -587,3 +595,25 @@ def late_time(
         entry_ids=tuple(entry_ids),
     )
     return _propose(originals, adjustments, currency, tax_percent, adj)
+
+
+def void(
+    adjustments: tuple[Adjustment, ...],
+    *,
+    at: str,
+    actor: str,
+    reason: str,
+) -> Adjustment:
+    """Validate a void (docs/billing-rules.md "Void"): who, when and why, appended like
+    any adjustment. A statement is voided once: a second void is refused."""
+    if any(a.kind is AdjustmentKind.VOID for a in adjustments):
+        raise StatementStateError("the statement is already void")
+    actor, reason = _who(actor, reason)
+    return Adjustment(
+        number=len(adjustments) + 1,
+        kind=AdjustmentKind.VOID,
+        at=at,
+        actor=actor,
+        reason=reason,
+        line_id="",
+    )

@@ -67,3 +67,9 @@ class UnsafeHeaderError(BillingError):
     line break or control character, not exactly one plain address, or a finished
     message whose From, To, Reply-To or Cc parse back to other addresses. The statement
     is marked with this reason instead of being sent."""
+
+
+class StatementStateError(BillingError):
+    """What the statement's state does not allow now, with the reason: voiding a void
+    statement or one being emailed, adjusting a void statement, a late-time adjustment
+    with no late entry waiting. Nothing is written."""

@@ -27,6 +27,7 @@ Decisions where docs/billing-rules.md is silent (kept in one place, here):
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
@@ -67,20 +68,31 @@ _USE_ORDER = itemgetter(0, 1)  # (date, entry id)
 _DEVICES_KEY = ("devices",)
 
 
-def compute_statement(data: CustomerPeriodData, period: Period) -> StatementDraft | None:
+def compute_statement(
+    data: CustomerPeriodData,
+    period: Period,
+    *,
+    used_minutes: Mapping[str, Decimal] | None = None,
+) -> StatementDraft | None:
     """The statement draft for ``data.customer`` and ``period``, or None when there is
-    nothing to bill (docs/billing-rules.md: "A customer with no line at all gets no statement")."""
+    nothing to bill (docs/billing-rules.md: "A customer with no line at all gets no statement").
+
+    ``used_minutes``: included minutes of each contract (by id) already used in this
+    period by entries billed before (a late-time adjustment's entries use only what the
+    statement's contract had left: docs/billing-rules.md "Adjustments")."""
     with localcontext(_CTX):
-        return _compute(data, period)
+        return _compute(data, period, used_minutes or {})
 
 
-def _compute(data: CustomerPeriodData, period: Period) -> StatementDraft | None:
+def _compute(
+    data: CustomerPeriodData, period: Period, used: Mapping[str, Decimal]
+) -> StatementDraft | None:
     customer = data.customer
     billing = customer.billing
     currency = Currency.of(billing.currency)
     scope = _Scope.of(data, period)
 
-    tickets = _allocate_ticket_time(scope, billing.default_hourly_rate)
+    tickets = _allocate_ticket_time(scope, billing.default_hourly_rate, used)
     projects = _project_time(scope, billing.default_hourly_rate)
 
     lines = _LineBuilder(currency)
@@ -238,7 +250,9 @@ class _ProjectTime:
     uses: list[_Use] = field(default_factory=list)
 
 
-def _allocate_ticket_time(scope: _Scope, default_rate: Decimal) -> _TicketTime:
+def _allocate_ticket_time(
+    scope: _Scope, default_rate: Decimal, used: Mapping[str, Decimal]
+) -> _TicketTime:
     """docs/billing-rules.md "What is billed" 2: contract coverage, splitting, rates."""
     out = _TicketTime()
     groups, covered_by, governing, append = out.groups, out.covered, out.contracts, out.uses.append
@@ -268,7 +282,9 @@ def _allocate_ticket_time(scope: _Scope, default_rate: Decimal) -> _TicketTime:
                 governing[contract_id] = contract
                 left = remaining.get(contract_id)
                 if left is None:  # the full included hours, in every period (no proration)
-                    left = max(contract.included_hours * _SIXTY, _ZERO)
+                    left = max(
+                        contract.included_hours * _SIXTY - used.get(contract_id, _ZERO), _ZERO
+                    )
                 if left:
                     covered = min(left, minutes)  # an entry crossing the limit is split
                     remaining[contract_id] = left - covered

@@ -28,6 +28,10 @@ class CustomerOutcome:
     outcome: Outcome
     statement_id: str | None = None
     error: str | None = None
+    # Already billed: late entries waiting for a late-time adjustment of the statement
+    # (docs/billing-rules.md "Late time").
+    late_entries: int = 0
+    late_minutes: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,10 @@
 """A statement as stored: the computed draft plus identity, delivery state and revision.
 
-docs/billing-rules.md "Once billed, billed once": one statement per (org, customer, period),
-so its id is derived from those three and a second one cannot be created.
+docs/billing-rules.md "Once billed, billed once": at most one statement that is not void
+per (org, customer, period). Its id is derived from those three and a version: the first
+statement of a period is version 1 (id ``org:customer:period``); after it is voided, the
+next run's statement is version 2 (``org:customer:period:v2``), and so on. A version is
+created only while the one before it is void (docs/data-model.md "Billed once").
 """
 
 from __future__ import annotations
@@ -12,8 +15,15 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from psa_billing.domain.adjustments import Adjustment, Effective, Totals, effective_or_problem
+from psa_billing.domain.adjustments import (
+    Adjustment,
+    AdjustmentKind,
+    Effective,
+    Totals,
+    effective_or_problem,
+)
 from psa_billing.domain.delivery import DeliveryEvent
+from psa_billing.domain.errors import StatementStateError
 from psa_billing.domain.model import (
     CustomerProfile,
     Line,
@@ -36,6 +46,9 @@ class StatementStatus(StrEnum):
     # claiming and recording the outcome, so nobody knows whether the mail went out. A
     # person decides: send it again (explicitly) or mark it sent.
     SEND_UNKNOWN = "send_unknown"
+    # docs/billing-rules.md "Void": kept with its number, lines, PDFs and history; nothing
+    # is due; its entries and devices are billed again by the next run. Final.
+    VOID = "void"
 
 
 # How long a sender may hold a revision's claim before its outcome counts as unknown
@@ -43,9 +56,36 @@ class StatementStatus(StrEnum):
 CLAIM_SECONDS = 600
 
 
-def statement_id(org_id: str, customer_id: str, period: Period | str) -> str:
-    """Ids never contain ':' (import schema), so the parts stay unambiguous."""
-    return f"{org_id}:{customer_id}:{period}"
+def statement_id(org_id: str, customer_id: str, period: Period | str, version: int = 1) -> str:
+    """Ids never contain ':' (import schema), so the parts stay unambiguous. Version 1
+    keeps the id statements always had; a re-bill after a void is ``...:v2``."""
+    base = f"{org_id}:{customer_id}:{period}"
+    return base if version == 1 else f"{base}:v{version}"
+
+
+def check_voidable(status: StatementStatus, statement: str) -> None:
+    """docs/billing-rules.md "Void": a statement is voided once, and never while it is
+    being emailed (its send claim is held, or a send stopped with its outcome unknown:
+    resolve that first, with `statements mark-sent` or a re-send)."""
+    if status is StatementStatus.VOID:
+        raise StatementStateError(f"statement {statement} is already void")
+    if status is StatementStatus.SENDING:
+        raise StatementStateError(
+            f"statement {statement} is being sent right now; void it once the send is done"
+        )
+    if status is StatementStatus.SEND_UNKNOWN:
+        raise StatementStateError(
+            f"statement {statement}: a send stopped before its outcome was recorded; "
+            "`statements mark-sent` or re-send it first, then void it"
+        )
+
+
+def check_adjustable(status: StatementStatus, statement: str) -> None:
+    """A void statement takes no further adjustment (its successor is billed instead)."""
+    if status is StatementStatus.VOID:
+        raise StatementStateError(
+            f"statement {statement} is void; the next run bills its period on a new statement"
+        )
 
 
 def statement_number(customer_id: str, period: Period | str) -> str:
@@ -109,6 +149,28 @@ class Statement:
     # review (docs/billing-rules.md "Review with evidence"); None on statements made
     # before evidence was recorded.
     evidence: Evidence | None = None
+    # 1 for the first statement of its (org, customer, period); n + 1 for the one a run
+    # makes after version n was voided.
+    version: int = 1
+    # The void notice emailed to a customer who had been sent the statement.
+    void_notice_sent_at: datetime | None = None
+    void_notice_error: str | None = None
+
+    @property
+    def is_void(self) -> bool:
+        return self.status is StatementStatus.VOID
+
+    @property
+    def void_adjustment(self) -> Adjustment | None:
+        """Who voided it, when and why (the audit trail keeps it as an adjustment)."""
+        return next((a for a in self.adjustments if a.kind is AdjustmentKind.VOID), None)
+
+    def amount_due(self) -> Decimal:
+        """docs/billing-rules.md "Void": a void statement's amount due is zero; otherwise
+        it is the current total."""
+        if self.is_void:
+            return self.currency_info.round(Decimal(0))
+        return self.current().total
 
     @property
     def number(self) -> str:
@@ -164,6 +226,20 @@ class Statement:
             customer_profile=draft.customer_profile,
         )
 
+    def _void_public(self) -> dict[str, Any]:
+        """Who voided it, when and why, and whether the customer was told."""
+        a = self.void_adjustment
+        return {
+            "at": a.at if a else None,
+            "actor": a.actor if a else None,
+            "reason": a.reason if a else None,
+            "revision": a.number if a else None,
+            "noticeSentAt": self.void_notice_sent_at.isoformat()
+            if self.void_notice_sent_at
+            else None,
+            "noticeError": self.void_notice_error,
+        }
+
     def public(self) -> dict[str, Any]:
         """The statement as the API and `--json` show it: money as strings with exactly
         the currency's digits (docs/billing-rules.md "Money")."""
@@ -190,6 +266,9 @@ class Statement:
             "taxPercent": format_percent(self.tax_percent),
             "tax": format_amount(now.tax, cur),
             "total": format_amount(now.total, cur),
+            "amountDue": format_amount(cur.round(Decimal(0)) if self.is_void else now.total, cur),
+            "version": self.version,
+            "void": self._void_public() if self.is_void else None,
             "original": {
                 "lines": [line_public(line, cur) for line in self.lines],
                 "subtotal": format_amount(self.subtotal, cur),

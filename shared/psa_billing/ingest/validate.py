@@ -539,7 +539,8 @@ def _check_billed_entries(
             period, statement_id = new_pair[1], billed[new_pair]
             reason = (
                 f"{period} is already billed for customer '{customer_id}' on statement "
-                f"{statement_id}; this entry will not be billed unless that statement is adjusted"
+                f"{statement_id}; it is late time: `statements adjust {statement_id} "
+                "--late-time` bills it"
             )
             warnings.append(Problem("timeEntry", rec.id, "date", reason))
 

@@ -26,7 +26,8 @@ from psa_billing.domain.adjustments import (
 )
 from psa_billing.domain.calendar import ensure_period_ended
 from psa_billing.domain.errors import BillingError
-from psa_billing.domain.model import Period
+from psa_billing.domain.late import LateTime
+from psa_billing.domain.model import CustomerPeriodData, Period
 from psa_billing.domain.money import Currency, format_amount
 from psa_billing.domain.run import CustomerOutcome, Outcome, Run, RunStatus
 from psa_billing.domain.statement import (
@@ -35,7 +36,16 @@ from psa_billing.domain.statement import (
     format_percent,
     format_quantity,
 )
-from psa_billing.logic.adjusting import Change, Charge, Credit, LineEdit, build_adjustment
+from psa_billing.logic.adjusting import (
+    Change,
+    Charge,
+    Credit,
+    LateTimeChange,
+    LineEdit,
+    build_adjustment,
+    build_void,
+    late_waiting,
+)
 
 
 class NotFound(BillingError):
@@ -54,7 +64,9 @@ class StatementWorkers(Protocol):
     """Rendering and sending happen in their own functions (cold start, least privilege)."""
 
     def render(self, statement_id: str, revision: int) -> str: ...
-    def send(self, statement_id: str, revision: int, pdf_key: str, *, again: bool) -> bool: ...
+    def send(
+        self, statement_id: str, revision: int, pdf_key: str, *, again: bool, notice: str = ...
+    ) -> bool: ...
 
 
 class StatementRepo(Protocol):
@@ -62,6 +74,10 @@ class StatementRepo(Protocol):
         self, statement_id: str, *, with_inputs: bool = False
     ) -> Statement | None: ...
     def append_adjustment(self, st: Statement, adj: Adjustment) -> None: ...
+    def void_statement(self, st: Statement, adj: Adjustment) -> None: ...
+    def load_customer_period(
+        self, org_id: str, customer_id: str, period: Period
+    ) -> CustomerPeriodData | None: ...
     def get_run(self, run_id: str) -> Run | None: ...
 
 
@@ -118,9 +134,14 @@ def write_org(principal: Principal, org_id: str | None) -> str:
 
 
 def visible_statement(
-    repo: StatementRepo, principal: Principal, statement_id: str, *, write: bool = False
+    repo: StatementRepo,
+    principal: Principal,
+    statement_id: str,
+    *,
+    write: bool = False,
+    with_inputs: bool = False,
 ) -> Statement:
-    st = repo.get_statement(statement_id)
+    st = repo.get_statement(statement_id, with_inputs=with_inputs)
     if st is None:
         raise NotFound(f"no statement {statement_id!r}")
     check_org(principal, st.org_id, write=write, what=f"statement {statement_id!r}")
@@ -153,11 +174,15 @@ _SUMMARY_FIELDS = (
     "taxPercent",
     "tax",
     "total",
+    "amountDue",
+    "version",
     "createdAt",
 )
 
 
-def statement_view(st: Statement) -> dict[str, Any]:
+def statement_view(st: Statement, late: LateTime | None = None) -> dict[str, Any]:
+    """The statement with its delivery and its history (who, when, why); ``late``: its
+    late entries still waiting, when they were looked up (the statement's page)."""
     pub = st.public()
     cur = st.currency_info
     history: list[dict[str, Any]] = [
@@ -177,13 +202,23 @@ def statement_view(st: Statement) -> dict[str, Any]:
     history += [
         {
             "at": a.at,
-            "event": "adjusted",
+            "event": "voided" if a.kind is AdjustmentKind.VOID else "adjusted",
             "revision": a.number,
             "actor": a.actor,
+            "reason": a.reason,
             "summary": a.summary(cur),
         }
         for a in st.adjustments
     ]
+    if st.void_notice_sent_at is not None:
+        history.append(
+            {
+                "at": st.void_notice_sent_at.isoformat(),
+                "event": "void notice sent",
+                "revision": st.revision,
+                "summary": f"emailed the void notice to {st.billing_email}",
+            }
+        )
     if st.sent_at is not None and st.sent_revision is not None:
         history.append(
             {
@@ -219,7 +254,18 @@ def statement_view(st: Statement) -> dict[str, Any]:
             "events": pub["deliveryEvents"],
         },
         "history": history,
+        "lateWaiting": late.public() if late is not None else None,
     }
+
+
+def statement_detail(
+    repo: StatementRepo, principal: Principal, statement_id: str
+) -> dict[str, Any]:
+    """The statement's page: as ``statement_view``, with its late entries still waiting
+    (docs/billing-rules.md "Late time")."""
+    st = visible_statement(repo, principal, statement_id, with_inputs=True)
+    st, late = late_waiting(repo, st)
+    return statement_view(st, late)
 
 
 # --------------------------------------------------------------------------- listing
@@ -265,33 +311,40 @@ def list_statements(
         return pages.statements_page(
             org_ids, period=period, status=status, limit=limit, after=after
         )
-    # One customer has one statement a month: read its ids by key, then each.
+    # A customer has one statement a month (more after voids): read its ids by key, then each.
     found: list[Statement] = []
     for org in sorted(org_ids, reverse=True):
-        for period_of in _customer_periods(pages, org, customer_id, period):
-            pos = StatementPosition(period_of, org, customer_id)
+        for period_of, version, sid in _customer_statements(pages, org, customer_id, period):
+            pos = StatementPosition(period_of, org, customer_id, version)
             if after is not None and _key(pos) >= _key(after):
                 continue
-            st = repo.get_statement(f"{org}:{customer_id}:{period_of}")
+            st = repo.get_statement(sid)
             if st is None or (status is not None and str(st.status) != status):
                 continue
             found.append(st)
-    found.sort(key=lambda s: _key(StatementPosition(str(s.period), s.org_id, s.customer_id)))
+    found.sort(key=lambda s: _key(_position(s)))
     found.reverse()
     page = found[:limit]
     more = len(found) > limit
     last = page[-1] if page and more else None
-    return page, (
-        StatementPosition(str(last.period), last.org_id, last.customer_id) if last else None
-    )
+    return page, (_position(last) if last else None)
 
 
-def _key(p: StatementPosition) -> tuple[str, str, str]:
-    return (p.period, p.org_id, p.customer_id)
+def _position(st: Statement) -> StatementPosition:
+    return StatementPosition(str(st.period), st.org_id, st.customer_id, st.version)
 
 
-def _customer_periods(pages: Any, org: str, customer_id: str, period: str | None) -> list[str]:
-    return [str(i.period) for i in pages.customer_statements(org, customer_id, period)]
+def _key(p: StatementPosition) -> tuple[str, str, str, int]:
+    return (p.period, p.org_id, p.customer_id, p.version)
+
+
+def _customer_statements(
+    pages: Any, org: str, customer_id: str, period: str | None
+) -> list[tuple[str, int, str]]:
+    return [
+        (str(i.period), int(i.version or 1), str(i.statement_id))
+        for i in pages.customer_statements(org, customer_id, period)
+    ]
 
 
 CSV_COLUMNS = (
@@ -388,7 +441,7 @@ def pdf_link(
     rev = st.revision if revision is None else revision
     if not 0 <= rev <= st.revision:
         raise NotFound(f"statement {statement_id} has revisions 0 to {st.revision}, not {rev}")
-    key = pdf_key(st.org_id, str(st.period), st.customer_id, rev)
+    key = pdf_key(st.org_id, str(st.period), st.customer_id, rev, st.version)
     if not links.exists(key):
         if rev != st.revision:
             raise NotFound(f"no PDF of revision {rev} of statement {statement_id}")
@@ -417,6 +470,8 @@ def _change_of(change: dict[str, Any]) -> Change:
             quantity=change["quantity"],
             unit_price=change["unitPrice"],
         )
+    if kind == AdjustmentKind.LATE_TIME:
+        return LateTimeChange()
     raise InvalidAdjustmentError(f"unknown adjustment kind {kind!r}")
 
 
@@ -435,10 +490,15 @@ def adjust_statement(
     domain's (domain/adjustments.py); this is logic/statements.adjust without the
     PDF/email imports the API function must not load; both build the adjustment with
     logic/adjusting.build_adjustment."""
-    st = visible_statement(repo, principal, statement_id, write=True)
+    wanted = _change_of(change)
+    late_kind = isinstance(wanted, LateTimeChange)
+    st = visible_statement(repo, principal, statement_id, write=True, with_inputs=late_kind)
+    late = None
+    if isinstance(wanted, LateTimeChange):
+        st, late = late_waiting(repo, st)
     at = clock().isoformat(timespec="seconds")
     adj = build_adjustment(
-        st, _change_of(change), at=at, actor=principal.actor, reason=change["reason"]
+        st, wanted, at=at, actor=principal.actor, reason=change["reason"], late=late
     )
     repo.append_adjustment(st, adj)
     try:
@@ -451,6 +511,37 @@ def adjust_statement(
     return adjusted
 
 
+def void_statement(
+    repo: StatementRepo,
+    workers: StatementWorkers,
+    principal: Principal,
+    statement_id: str,
+    reason: str,
+    *,
+    clock: Callable[[], datetime],
+    on_render_failure: Callable[[Exception], None],
+) -> Statement:
+    """docs/billing-rules.md "Void": one conditional transaction marks the statement void
+    (who, when, why) and releases its entries and devices to the next run; then the
+    render function renders the void revision (stamped VOID) and, when the customer
+    had been sent the statement, the send function emails the void notice, once.
+    Refused (409) when it is void already or being emailed."""
+    st = visible_statement(repo, principal, statement_id, write=True)
+    at = clock().isoformat(timespec="seconds")
+    adj = build_void(st, at=at, actor=principal.actor, reason=reason)
+    repo.void_statement(st, adj)
+    try:
+        key = workers.render(st.id, adj.number)
+        if st.sent_revision is not None:
+            workers.send(st.id, adj.number, key, again=False, notice="void")
+    except Exception as exc:
+        # The void stands; `resend` emails the void notice later.
+        on_render_failure(exc)
+    voided = repo.get_statement(statement_id)
+    assert voided is not None
+    return voided
+
+
 def send(
     repo: StatementRepo,
     workers: StatementWorkers,
@@ -460,6 +551,19 @@ def send(
     again: bool,
 ) -> tuple[Statement, bool, str]:
     st = visible_statement(repo, principal, statement_id, write=True)
+    if st.is_void:
+        # Never sent again; a re-send emails its void notice if that has not gone out.
+        if not again or st.sent_revision is None:
+            raise NotSendable(f"statement {statement_id} is void; there is nothing to send")
+        if st.void_notice_sent_at is not None:
+            raise NotSendable(f"statement {statement_id} is void and its notice was sent already")
+        key = workers.render(st.id, st.revision)
+        sent = workers.send(st.id, st.revision, key, again=False, notice="void")
+        if not sent:
+            raise NotSendable(f"the void notice of {statement_id} is being sent right now")
+        done = repo.get_statement(statement_id)
+        assert done is not None
+        return done, sent, key
     if st.status is StatementStatus.SENDING:
         raise NotSendable(f"statement {statement_id} is being sent right now")
     if st.status is StatementStatus.SENT and not again:
@@ -565,6 +669,8 @@ def run_view(
                 "outcome": str(o.outcome),
                 "statementId": o.statement_id,
                 "error": o.error,
+                "lateEntries": o.late_entries,
+                "lateMinutes": o.late_minutes,
             }
             for o in outcomes
         ],

@@ -25,9 +25,10 @@ from psa_billing.logic.ports import (
     PdfStore,
     RenderRepository,
     SendRepository,
+    VoidNoticeRepository,
 )
 from psa_billing.logic.transient import TransientError
-from psa_billing.render.email import build_statement_email
+from psa_billing.render.email import build_statement_email, build_void_notice_email
 from psa_billing.render.fonts import MissingGlyphsError, missing_glyphs
 from psa_billing.render.pdf import render_statement_pdf
 from psa_billing.render.view import ChangeView, CoveredTime, LineView, OrgView, StatementView
@@ -115,7 +116,8 @@ def statement_view(st: Statement, org: OrgSettings, logo: bytes | None = None) -
     only when an earlier revision was actually sent."""
     now = st.current()
     edited = {a.line_id for a in st.adjustments if a.kind is AdjustmentKind.EDIT}
-    issued = st.created_at.astimezone(ZoneInfo(org.time_zone)).date()
+    zone = ZoneInfo(org.time_zone)
+    issued = st.created_at.astimezone(zone).date()
     # The customer's own terms and locale, as billed, where set; else the organisation's.
     bill_to = st.customer_profile
     terms = (
@@ -123,6 +125,8 @@ def statement_view(st: Statement, org: OrgSettings, logo: bytes | None = None) -
         if bill_to.payment_terms_days is not None
         else org.payment_terms_days
     )
+    voided = st.void_adjustment if st.is_void else None
+    void_on = datetime.fromisoformat(voided.at).astimezone(zone).date() if voided else None
     previous_sent_on = previous_total = None
     changes: tuple[ChangeView, ...] = ()
     if st.sent_revision is not None and st.sent_revision < st.revision and st.sent_at:
@@ -169,11 +173,12 @@ def statement_view(st: Statement, org: OrgSettings, logo: bytes | None = None) -
         previous_sent_on=previous_sent_on,
         previous_total=previous_total,
         changes=changes,
+        void_on=void_on,
     )
 
 
 def statement_pdf_key(st: Statement) -> str:
-    return pdf_key(st.org_id, str(st.period), st.customer_id, st.revision)
+    return pdf_key(st.org_id, str(st.period), st.customer_id, st.revision, st.version)
 
 
 def render_statement(
@@ -254,7 +259,14 @@ def send_statement(
     sent or is being sent by someone else (Step Functions retries and concurrent sends
     find the claim taken). AWS requests: UpdateItem (the claim, which returns the
     statement), GetObject (the render step's PDF), SendEmail, UpdateItem; plus a Query
-    for an adjusted statement, whose adjustments are items of their own."""
+    for an adjusted statement, whose adjustments are items of their own.
+
+    ``task.notice == "void"``: the void notice of a void statement instead
+    (``send_void_notice``)."""
+    if task.notice == "void":
+        return send_void_notice(
+            task, repo=repo, store=store, mailer=mailer, orgs=orgs, sender=sender, clock=clock
+        )
     claimed = repo.claim_for_sending(task.statement_id, task.revision, again=task.again)
     if claimed is None:
         return SendResult(statement_id=task.statement_id, revision=task.revision, sent=False)
@@ -271,6 +283,45 @@ def send_statement(
         sent_at=clock(),
     )
     return SendResult(statement_id=task.statement_id, revision=task.revision, sent=True)
+
+
+def send_void_notice(
+    task: SendTask,
+    *,
+    repo: VoidNoticeRepository,
+    store: PdfStore,
+    mailer: Mailer,
+    orgs: OrgDirectory,
+    sender: str,
+    clock: Clock,
+) -> SendResult:
+    """docs/billing-rules.md "Void": a customer who had been sent the statement is told,
+    once, that it is void and nothing is due, with its PDF stamped VOID attached
+    (``task.pdf_key``, the void revision's). ``sent`` is False when the notice was sent
+    already or another sender holds it. A failure is recorded on the statement and the
+    claim given back, so it can be sent again (`statements resend`)."""
+    if not repo.claim_void_notice(task.statement_id):
+        return SendResult(statement_id=task.statement_id, revision=task.revision, sent=False)
+    st = repo.get_statement(task.statement_id)
+    if st is None:
+        raise StatementNotFoundError(f"statement {task.statement_id!r} does not exist")
+    try:
+        raw = build_void_notice_email(
+            statement_view(st, orgs.get(st.org_id)),
+            sender=sender,
+            sent_at=clock(),
+            pdf=store.get(task.pdf_key),
+        )
+        message_id = mailer.send_raw(raw, sender=sender, to=st.billing_email)
+    except TransientError as exc:
+        repo.mark_void_notice_failed(st.id, str(exc))
+        raise
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        repo.mark_void_notice_failed(st.id, error)
+        raise SendRejectedError(f"the void notice of {st.id} failed: {error}") from exc
+    repo.mark_void_notice_sent(st.id, message_id)
+    return SendResult(statement_id=st.id, revision=task.revision, sent=True)
 
 
 def email_claimed(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -73,9 +73,9 @@ class PlannedRun(Wire):
     period: str
     bucket: str
     manifest_key: str = Field(alias="manifestKey")
-    total: int  # customers to bill (already billed ones are left out)
+    total: int  # customers in the manifest, already billed ones included (late time)
     batches: int
-    already_billed: int = Field(alias="alreadyBilled")
+    already_billed: int = Field(alias="alreadyBilled")  # of them, those billed before
 
 
 class CustomerRef(Wire):
@@ -83,6 +83,10 @@ class CustomerRef(Wire):
 
     org_id: str = Field(alias="orgId")
     customer_id: str = Field(alias="customerId")
+    # The period has a statement that is not void: the bill step only reports the late
+    # entries waiting for it (docs/billing-rules.md "Late time"). Always present: the
+    # state machine reads it by path.
+    billed: bool = False
 
 
 class ManifestBatch(Wire):
@@ -96,6 +100,7 @@ class BillTask(Wire):
     period: str
     org_id: str = Field(alias="orgId")
     customer_id: str = Field(alias="customerId")
+    billed: bool = False  # see CustomerRef.billed
 
 
 class CoveredTicketDoc(Wire):
@@ -212,6 +217,7 @@ class StatementDoc(Wire):
     run_id: str = Field(alias="runId")
     number: str
     profile: ProfileDoc = Field(default_factory=ProfileDoc)
+    version: int = 1  # a re-bill after a void: its PDFs have keys of their own
 
     @classmethod
     def of(cls, st: Statement) -> StatementDoc:
@@ -234,6 +240,7 @@ class StatementDoc(Wire):
             created_at=st.created_at,
             run_id=st.run_id,
             profile=ProfileDoc.of(st.customer_profile),
+            version=st.version,
         )
 
     def statement(self) -> Statement:
@@ -257,6 +264,7 @@ class StatementDoc(Wire):
             run_id=self.run_id,
             allocated_number=self.number,
             customer_profile=self.profile.profile(),
+            version=self.version,
         )
 
 
@@ -268,6 +276,9 @@ class BillResult(Wire):
     statement_id: str | None = Field(default=None, alias="statementId")
     revision: int | None = None
     auto_send: bool | None = Field(default=None, alias="autoSend")
+    # Already billed: late entries waiting for a late-time adjustment of the statement.
+    late_entries: int = Field(default=0, alias="lateEntries")
+    late_minutes: int = Field(default=0, alias="lateMinutes")
     # The new statement itself while it is small enough for the state payload (Step
     # Functions allows 256 KB); otherwise null and Render reads it.
     statement: StatementDoc | None = None
@@ -293,6 +304,8 @@ class SendTask(Wire):
     revision: int
     pdf_key: str = Field(alias="pdfKey")
     again: bool = False  # an explicit re-send of a revision already sent
+    # "void": the void notice of a void statement (docs/billing-rules.md "Void").
+    notice: Literal["statement", "void"] = "statement"
 
 
 class SendResult(Wire):
@@ -306,6 +319,7 @@ class FailureTask(Wire):
     org_id: str = Field(alias="orgId")
     customer_id: str = Field(alias="customerId")
     error: dict[str, Any]  # Step Functions' {Error, Cause}
+    billed: bool = False  # see CustomerRef.billed: only its late-time report failed
 
 
 class FailureResult(Wire):
@@ -321,6 +335,15 @@ class CloseRunEvent(Wire):
     map_error: dict[str, Any] | None = Field(default=None, alias="mapError")
 
 
+class LateWaiting(Wire):
+    org_id: str = Field(alias="orgId")
+    customer_id: str = Field(alias="customerId")
+    statement_id: str | None = Field(default=None, alias="statementId")
+    entries: int
+    minutes: int
+    hours: str  # minutes / 60, to 2 decimals
+
+
 class RunSummary(Wire):
     run_id: str = Field(alias="runId")
     period: str
@@ -329,6 +352,9 @@ class RunSummary(Wire):
     counts: dict[str, int]
     failures: list[dict[str, str]]
     error: str | None = None
+    # docs/billing-rules.md "Late time": per already-billed customer with late entries
+    # waiting, the statement a late-time adjustment would bill them on.
+    late: list[LateWaiting] = Field(default_factory=list)
 
 
 # -- the daily schedule (logic/schedule.py) ---------------------------------------------

@@ -9,15 +9,17 @@ import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from decimal import Decimal
 from typing import Final
 
 from psa_billing.dal.keys import manifest_key
 from psa_billing.domain.calendar import ensure_period_ended, period_has_ended
 from psa_billing.domain.errors import BillingError
-from psa_billing.domain.model import Period, StatementInputs
+from psa_billing.domain.late import LateTime, late_time
+from psa_billing.domain.model import CustomerPeriodData, Period, StatementInputs
 from psa_billing.domain.org import ReviewThresholds
 from psa_billing.domain.review import StatementHistory, StatementSummary, evidence
-from psa_billing.domain.rules import compute_statement
+from psa_billing.domain.rules import compute_statement, hours_for_display
 from psa_billing.domain.run import CustomerOutcome, Outcome, Run, RunStatus
 from psa_billing.domain.statement import Numbering, Statement, StatementStatus
 from psa_billing.logic.events import (
@@ -27,6 +29,7 @@ from psa_billing.logic.events import (
     CustomerRef,
     FailureResult,
     FailureTask,
+    LateWaiting,
     ManifestBatch,
     PlannedRun,
     PlanRunEvent,
@@ -52,6 +55,10 @@ INLINE_STATEMENT_LIMIT: Final = 64_000
 # bills a batch with an inline Map. 50 keeps a batch far inside Express's 5-minute limit
 # (docs/benchmarks.md "Cost model") and cuts the Standard state transitions per customer.
 BATCH_SIZE: Final = 50
+
+# Already-billed customers with late entries listed in a run's summary (the state
+# machine's output stays small); every one is in the run's outcomes.
+LATE_LISTED: Final = 500
 
 
 class UnknownOrganisationError(BillingError):
@@ -87,9 +94,10 @@ def plan_run(
     sleep: Callable[[float], None] = time.sleep,
 ) -> PlannedRun:
     """Write the run's manifest of customer batches to S3 and record the run. Customers
-    that already have a statement for the period are left out and counted as already
-    billed (docs/billing-rules.md "Once billed, billed once"), so a re-run bills just
-    the rest. Reads keys only: customer ids and the ids of billed customers.
+    that already have a statement for the period that is not void are marked ``billed``
+    (docs/billing-rules.md "Once billed, billed once"): the bill step only reports the
+    late entries waiting for their statement ("Late time"), so a re-run bills just the
+    rest. Reads keys only: customer ids and the slots of billed customers.
 
     The run holds a lease on each organisation it bills until it closes, so no import
     of that organisation writes meanwhile; an organisation being imported, or whose
@@ -169,12 +177,12 @@ def _plan_leased(
         for customer_id in customers:
             status = billed.get(customer_id)
             # A statement still ready to send was never emailed nor claimed: the run
-            # that billed it stopped before delivering it. Its customer goes in again,
-            # and the bill step carries that statement on (see bill_customer).
-            if status is None or status is StatementStatus.READY_TO_SEND:
-                refs.append(CustomerRef(org_id=org_id, customer_id=customer_id))
-            else:
-                already += 1
+            # that billed it stopped before delivering it. Its customer goes in as not
+            # billed, and the bill step carries that statement on (see bill_customer).
+            # The others already billed are visited to report their late time.
+            done = status is not None and status is not StatementStatus.READY_TO_SEND
+            already += done
+            refs.append(CustomerRef(org_id=org_id, customer_id=customer_id, billed=done))
     manifest = batches(refs)
     key = manifest_key(event.run_id)
     store.put_json(key, [b.wire() for b in manifest])
@@ -184,9 +192,10 @@ def _plan_leased(
             period=period,
             org_ids=tuple(org_ids) if req.org_id else (),
             status=RunStatus.RUNNING,
-            total=len(refs) + already,
+            total=len(refs),
             started_at=event.started_at.isoformat(timespec="seconds"),
-            counts={"alreadyBilled": already, "blockedByImport": blocked},
+            # Already billed customers are in the manifest and record their outcome.
+            counts={"alreadyBilled": 0, "blockedByImport": blocked},
             leased_org_ids=tuple(leased),
         )
     )
@@ -224,15 +233,24 @@ def bill_customer(
     """Compute one customer's statement and store it at most once, with the next number
     of the organisation's sequence (docs/billing-rules.md "Statement documents").
 
+    A customer already billed for the period (``task.billed``, or found so on creating)
+    is reported with the late entries waiting for its statement ("Late time"). After a
+    void, the repository creates the next version of the period's statement.
+
     AWS requests: two Queries, a GetItem (the number counter) and one TransactWriteItems
-    (or one PutItem when there is nothing to bill); the organisation's settings come
-    from the warm function's cache."""
+    (or one PutItem when there is nothing to bill); already billed: two Queries, a
+    GetItem (the period's slot), a Query (the statement) and a PutItem (the outcome).
+    The organisation's settings come from the warm function's cache."""
     period = Period.parse(task.period)
     data = repo.load_customer_period(task.org_id, task.customer_id, period)
     if data is None:
         raise UnknownCustomerError(
             f"customer {task.customer_id!r} of organisation {task.org_id!r} does not exist"
         )
+    if task.billed:
+        current = repo.current_statement_id(task.org_id, task.customer_id, str(period))
+        if current is not None:  # else it was voided since the plan: bill it now
+            return _already_billed(task, data, repo.get_statement(current, with_inputs=True), repo)
     draft = compute_statement(data, period)
     if draft is None:
         repo.record_outcome(_outcome(task, Outcome.NOTHING_TO_BILL))
@@ -245,12 +263,12 @@ def bill_customer(
         st, _outcome(task, Outcome.BILLED, st.id), numbering, history=history
     )
     if created is None:
-        existing = repo.get_statement(st.id)
+        current = repo.current_statement_id(task.org_id, task.customer_id, str(period))
+        existing = repo.get_statement(current, with_inputs=True) if current else None
         if existing is None or not (
             existing.run_id == task.run_id or _left_undelivered(existing, repo)
         ):
-            repo.record_outcome(_outcome(task, Outcome.ALREADY_BILLED, st.id))
-            return BillResult(outcome=Outcome.ALREADY_BILLED, statement_id=st.id)
+            return _already_billed(task, data, existing, repo)
         # This run wrote it on an earlier attempt, or an earlier run that has ended
         # billed it and died before delivering it: carry on with it (render and send
         # are idempotent, and the send claim keeps the mail to one).
@@ -312,6 +330,27 @@ def _left_undelivered(st: Statement, repo: RunRepository) -> bool:
     return run is None or run.status is not RunStatus.RUNNING
 
 
+def _already_billed(
+    task: BillTask, data: CustomerPeriodData, existing: Statement | None, repo: RunRepository
+) -> BillResult:
+    """docs/billing-rules.md "Late time": a billable entry dated in a period already
+    billed is not billed by a re-run; the run reports it as late."""
+    late = late_time(data, existing) if existing is not None else LateTime()
+    sid = existing.id if existing is not None else None
+    outcome = replace(
+        _outcome(task, Outcome.ALREADY_BILLED, sid),
+        late_entries=len(late.entries),
+        late_minutes=late.minutes,
+    )
+    repo.record_outcome(outcome)
+    return BillResult(
+        outcome=Outcome.ALREADY_BILLED,
+        statement_id=sid,
+        late_entries=len(late.entries),
+        late_minutes=late.minutes,
+    )
+
+
 def _inline(st: Statement) -> StatementDoc | None:
     if st.revision != 0:
         return None  # adjusted meanwhile: its adjustments are items of their own
@@ -321,18 +360,25 @@ def _inline(st: Statement) -> StatementDoc | None:
 
 def record_failure(task: FailureTask, repo: RunRepository) -> FailureResult:
     """A customer that still fails after the retries is recorded with its error; the
-    others carry on (the Map item itself succeeds)."""
+    others carry on (the Map item itself succeeds). A customer already billed when the
+    run was planned stays ``already_billed``: only its late-time report failed (or,
+    if its statement was voided since, its re-bill: the error says so and the next run
+    bills it)."""
     error = describe(task.error)
+    outcome = Outcome.FAILED
+    if task.billed:
+        outcome = Outcome.ALREADY_BILLED
+        error = f"late time not checked (or, if voided since the plan, not re-billed): {error}"
     repo.record_outcome(
         CustomerOutcome(
             run_id=task.run_id,
             org_id=task.org_id,
             customer_id=task.customer_id,
-            outcome=Outcome.FAILED,
+            outcome=outcome,
             error=error,
         )
     )
-    return FailureResult(error=error)
+    return FailureResult(outcome=outcome, error=error)
 
 
 def describe(error: dict[str, object] | None) -> str:
@@ -360,12 +406,28 @@ def close_run(event: CloseRunEvent, repo: RunRepository, leases: LeaseStore) -> 
     if run and run.counts.get("blockedByImport"):
         counts["blocked_by_import"] = run.counts["blockedByImport"]
     failures: list[dict[str, str]] = []
+    late: list[LateWaiting] = []
     for o in repo.outcomes(event.run_id):
         counts[str(o.outcome)] += 1
         if o.outcome is Outcome.FAILED:
             failures.append(
                 {"orgId": o.org_id, "customerId": o.customer_id, "error": o.error or ""}
             )
+        if o.outcome is Outcome.ALREADY_BILLED and o.error:
+            counts["late_unchecked"] = counts.get("late_unchecked", 0) + 1
+        if o.late_entries:
+            late.append(
+                LateWaiting(
+                    org_id=o.org_id,
+                    customer_id=o.customer_id,
+                    statement_id=o.statement_id,
+                    entries=o.late_entries,
+                    minutes=o.late_minutes,
+                    hours=f"{hours_for_display(Decimal(o.late_minutes)):f}",
+                )
+            )
+    if late:
+        counts["late_entries"] = sum(w.entries for w in late)
     error = describe(event.map_error) if event.map_error else None
     if error:
         status = RunStatus.FAILED
@@ -382,6 +444,7 @@ def close_run(event: CloseRunEvent, repo: RunRepository, leases: LeaseStore) -> 
         counts=counts,
         failures=failures[:50],
         error=error,
+        late=late[:LATE_LISTED],
     )
 
 

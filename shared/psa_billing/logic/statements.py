@@ -1,4 +1,4 @@
-"""Use cases on one statement after the run: adjust, (re-)send, fetch its PDF."""
+"""Use cases on one statement after the run: adjust, void, (re-)send, fetch its PDF."""
 
 from __future__ import annotations
 
@@ -6,14 +6,25 @@ from dataclasses import replace
 
 from psa_billing.domain.errors import BillingError
 from psa_billing.domain.statement import Statement, StatementStatus
-from psa_billing.logic.adjusting import Change, Charge, Credit, LineEdit, build_adjustment
+from psa_billing.logic.adjusting import (
+    Change,
+    Charge,
+    Credit,
+    LateTimeChange,
+    LineEdit,
+    build_adjustment,
+    build_void,
+    late_waiting,
+)
 from psa_billing.logic.delivery import (
     StatementNotFoundError,
     email_claimed,
     render_revision,
+    send_void_notice,
     statement_pdf_key,
     store_pdf,
 )
+from psa_billing.logic.events import SendTask
 from psa_billing.logic.ports import (
     Clock,
     Mailer,
@@ -23,7 +34,17 @@ from psa_billing.logic.ports import (
     StatementRepository,
 )
 
-__all__ = ["Change", "Charge", "Credit", "LineEdit", "adjust", "deliver", "mark_sent"]
+__all__ = [
+    "Change",
+    "Charge",
+    "Credit",
+    "LateTimeChange",
+    "LineEdit",
+    "adjust",
+    "deliver",
+    "mark_sent",
+    "void",
+]
 
 
 class NotSendableError(BillingError):
@@ -58,10 +79,15 @@ def adjust(
 
     docs/billing-rules.md "Statement documents": every revision that exists has its
     PDF, rendered when the revision is created (the API does it through the render
-    function); here from memory, as ``deliver`` does."""
+    function); here from memory, as ``deliver`` does. A late-time adjustment bills the
+    late entries waiting now; two at once bill them once (the append is conditional on
+    the revision it was computed from)."""
     st = load(repo, statement_id)
+    late = None
+    if isinstance(change, LateTimeChange):
+        st, late = late_waiting(repo, st)
     at = clock().isoformat(timespec="seconds")
-    adj = build_adjustment(st, change, at=at, actor=actor, reason=reason)
+    adj = build_adjustment(st, change, at=at, actor=actor, reason=reason, late=late)
     repo.append_adjustment(st, adj)
     # As stored now, without reading it back (the append is one conditional transaction).
     adjusted = replace(
@@ -80,6 +106,52 @@ def adjust(
             f"{statement_id}` renders it"
         ) from exc
     return replace(adjusted, last_error=held) if held else adjusted
+
+
+def void(
+    statement_id: str,
+    *,
+    reason: str,
+    actor: str,
+    repo: StatementRepository,
+    store: PdfStore,
+    mailer: Mailer,
+    orgs: OrgDirectory,
+    sender: str,
+    clock: Clock,
+) -> Statement:
+    """docs/billing-rules.md "Void": mark the statement void with who, when and why, in
+    one conditional transaction that also releases its entries and devices to the next
+    run; render the void revision's PDF (stamped VOID; earlier PDFs are kept); and, if
+    the customer had been sent it, email the void notice once. Refused with the reason
+    when it is void already or being emailed."""
+    st = load(repo, statement_id)
+    adj = build_void(st, at=clock().isoformat(timespec="seconds"), actor=actor, reason=reason)
+    repo.void_statement(st, adj)
+    voided = replace(
+        st, revision=adj.number, status=StatementStatus.VOID, adjustments=(*st.adjustments, adj)
+    )
+    key, _, _ = store_pdf(voided, store, orgs)
+    if st.sent_revision is not None:
+        _notify_void(voided, key, repo, store, mailer, orgs, sender, clock)
+    return load(repo, statement_id)
+
+
+def _notify_void(
+    st: Statement,
+    pdf_key: str,
+    repo: StatementRepository,
+    store: PdfStore,
+    mailer: Mailer,
+    orgs: OrgDirectory,
+    sender: str,
+    clock: Clock,
+) -> bool:
+    task = SendTask(statement_id=st.id, revision=st.revision, pdf_key=pdf_key, notice="void")
+    result = send_void_notice(
+        task, repo=repo, store=store, mailer=mailer, orgs=orgs, sender=sender, clock=clock
+    )
+    return result.sent
 
 
 def pdf_bytes(
@@ -116,6 +188,8 @@ def deliver(
     statement; raises NotSendableError when the revision was sent already, or is being
     sent right now."""
     st = load(repo, statement_id)
+    if st.is_void:
+        return _resend_void_notice(st, repo, store, mailer, orgs, sender, clock, again)
     if st.status is StatementStatus.SENDING:
         raise NotSendableError(f"statement {statement_id} is being sent right now")
     if st.status is StatementStatus.SEND_UNKNOWN and not again:
@@ -144,6 +218,28 @@ def deliver(
         sender=sender,
         sent_at=clock(),
     )
+
+
+def _resend_void_notice(
+    st: Statement,
+    repo: StatementRepository,
+    store: PdfStore,
+    mailer: Mailer,
+    orgs: OrgDirectory,
+    sender: str,
+    clock: Clock,
+    again: bool,
+) -> Statement:
+    """A void statement is never sent again; a re-send of one that had been sent emails
+    its void notice, if that has not gone out yet (e.g. it failed)."""
+    if not again or st.sent_revision is None:
+        raise NotSendableError(f"statement {st.id} is void; there is nothing to send")
+    if st.void_notice_sent_at is not None:
+        raise NotSendableError(f"statement {st.id} is void and its void notice was sent already")
+    key, _, _ = store_pdf(st, store, orgs)
+    if not _notify_void(st, key, repo, store, mailer, orgs, sender, clock):
+        raise NotSendableError(f"the void notice of {st.id} is being sent right now")
+    return load(repo, st.id)
 
 
 def mark_sent(repo: StatementRepository, statement_id: str, *, actor: str) -> Statement:

@@ -23,13 +23,25 @@ class FakeWorkers:
     def __init__(self) -> None:
         self.rendered: list[tuple[str, int]] = []
         self.sent: list[tuple[str, int, bool]] = []
+        self.notices: list[tuple[str, int, str]] = []
 
     def render(self, statement_id: str, revision: int) -> str:
         self.rendered.append((statement_id, revision))
         return f"statements/fake/{statement_id}-r{revision}.pdf"
 
-    def send(self, statement_id: str, revision: int, pdf_key: str, *, again: bool) -> bool:
-        self.sent.append((statement_id, revision, again))
+    def send(
+        self,
+        statement_id: str,
+        revision: int,
+        pdf_key: str,
+        *,
+        again: bool,
+        notice: str = "statement",
+    ) -> bool:
+        if notice == "void":
+            self.notices.append((statement_id, revision, pdf_key))
+        else:
+            self.sent.append((statement_id, revision, again))
         return True
 
 

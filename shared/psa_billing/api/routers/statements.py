@@ -28,6 +28,7 @@ from psa_billing.api.schemas import (
     SendPublic,
     StatementPagePublic,
     StatementPublic,
+    VoidCreate,
 )
 from psa_billing.dal.access import StatementPosition
 from psa_billing.logic import billing_api as uc
@@ -68,7 +69,9 @@ def list_statements(
     after = None
     if cursor is not None:
         pos = cursors.decode(cursor, bound_to=bound)
-        after = StatementPosition(str(pos["p"]), str(pos["o"]), str(pos["c"]))
+        after = StatementPosition(
+            str(pos["p"]), str(pos["o"]), str(pos["c"]), int(str(pos.get("v", 1)))
+        )
     items, last = uc.list_statements(
         access,
         repo,
@@ -81,7 +84,9 @@ def list_statements(
     )
     next_cursor = None
     if last is not None:
-        position = {"p": last.period, "o": last.org_id, "c": last.customer_id}
+        position: dict[str, Any] = {"p": last.period, "o": last.org_id, "c": last.customer_id}
+        if last.version != 1:
+            position["v"] = last.version
         next_cursor = cursors.encode(position, bound_to=bound)
     return {"items": [uc.summary_view(s) for s in items], "nextCursor": next_cursor}
 
@@ -114,12 +119,13 @@ def statements_csv(
     "/statements/{statement_id}",
     response_model=StatementPublic,
     responses=documented(401, 403, 404),
-    summary="Original lines, every adjustment, effective lines and totals, delivery",
+    summary="Original lines, every adjustment, effective lines and totals, delivery, "
+    "late entries waiting",
 )
 def get_statement(
     principal: CurrentPrincipal, repo: Repository, statement_id: StatementId
 ) -> dict[str, Any]:
-    return uc.statement_view(uc.visible_statement(repo, principal, statement_id))
+    return uc.statement_detail(repo, principal, statement_id)
 
 
 @router.get(
@@ -153,7 +159,8 @@ def _log_render_failure(exc: Exception) -> None:
     response_model=StatementPublic,
     status_code=201,
     responses=documented(401, 403, 404, 409),
-    summary="Append an adjustment (edit a line, or a credit note); the revision goes up",
+    summary="Append an adjustment (edit a line, a credit note, a charge, late time); "
+    "the revision goes up",
 )
 def adjust(
     principal: CurrentPrincipal,
@@ -187,6 +194,50 @@ def adjust(
         principal=principal.subject,
         route=f"{route} {statement_id}",
         body=change,
+        work=work,
+        lambda_context=ctx,
+    )
+    return JSONResponse(doc, status_code=status)
+
+
+@router.post(
+    "/statements/{statement_id}/void",
+    response_model=StatementPublic,
+    responses=documented(401, 403, 404, 409, 422),
+    summary="Void the statement (kept, nothing due); the next run bills its period anew",
+)
+def void(
+    principal: CurrentPrincipal,
+    repo: Repository,
+    workers: Workers,
+    idem: Idem,
+    key: IdempotencyKey,
+    route: Route,
+    ctx: LambdaCtx,
+    statement_id: StatementId,
+    body: Annotated[VoidCreate, Body()],
+) -> JSONResponse:
+    request = body.model_dump(by_alias=True)
+
+    def work() -> tuple[int, dict[str, Any]]:
+        st = uc.void_statement(
+            repo,
+            workers,
+            principal,
+            statement_id,
+            body.reason,
+            clock=utc_now,
+            on_render_failure=_log_render_failure,
+        )
+        return 200, StatementPublic.model_validate(uc.statement_view(st)).model_dump(
+            by_alias=True, mode="json"
+        )
+
+    status, doc = idem.run(
+        key,
+        principal=principal.subject,
+        route=f"{route} {statement_id}",
+        body=request,
         work=work,
         lambda_context=ctx,
     )
