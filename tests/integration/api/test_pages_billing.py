@@ -294,3 +294,43 @@ def test_run_now_starts_the_run_and_the_page_follows_it_to_the_end(
     assert page.text.count('badge--billed">Billed') == 2
     refused = client.post("/admin/billing/run", data={"csrf_token": token, "period": "2099-01"})
     assert refused.status_code == 422 and "notice--error" in refused.text
+
+
+def _void(client: Any, sid: str, reason: str) -> Any:
+    page = client.get(f"/statements/{sid}")
+    key = re.search(
+        r'action="/statements/[^"]+/void".*?name="idem" value="([^"]+)"', page.text, re.S
+    )
+    assert key, "the statement page offers Void"
+    data = {"csrf_token": csrf_of(page.text), "idem": key.group(1), "reason": reason}
+    return client.post(f"/statements/{sid}/void", data=data)
+
+
+def test_voiding_from_the_page_needs_a_reason_then_keeps_the_statement_with_nothing_due(
+    api: Any, repo: Any, make_user: Any, org_id: str
+) -> None:
+    (st,) = seed(repo, org_id, ["c1"])
+    client = _admin(api, make_user, org_id)
+
+    refused = _void(client, st.id, "   ")
+    assert refused.status_code == 422
+    assert "Say why: the reason is kept with the void." in refused.text
+    assert repo.get_statement(st.id).status is StatementStatus.PENDING_REVIEW
+
+    done = _void(client, st.id, "billed to the wrong customer")
+    assert done.status_code == 303, done.text
+    after = repo.get_statement(st.id)
+    assert after.status is StatementStatus.VOID and after.revision == st.revision + 1
+    shown = client.get(done.headers["location"]).text
+    assert "The statement was voided" in shown
+    assert "billed to the wrong customer" in shown
+    assert "A void statement takes no adjustment" in shown
+    assert 'action="/statements/' + st.id + '/adjust"' not in shown
+
+    assert 'action="/statements/' + st.id + '/void"' not in shown  # not offered again
+    # A form posted anyway (an old tab): refused with the reason, nothing written.
+    data = {"csrf_token": csrf_of(shown), "idem": "a" * 32, "reason": "again"}
+    twice = client.post(f"/statements/{st.id}/void", data=data)
+    assert twice.status_code == 409
+    assert "void" in twice.text.lower()
+    assert repo.get_statement(st.id).revision == after.revision

@@ -1,6 +1,7 @@
 """A statement's page (/statements/{id}): its facts, lines, included hours, totals,
 delivery and history, each revision's PDF, every adjustment with who, when and why;
-Adjust (edit a line, credit note, charge) and Send / Re-send.
+Adjust (edit a line, credit note, charge, bill the late time waiting), Void, and
+Send / Re-send.
 
 The adjustment forms are checked by the API's own request schema (api/schemas.py
 AdjustmentCreate) and then by the use case (logic/billing_api.adjust_statement,
@@ -26,9 +27,11 @@ from psa_billing.api.schemas import AdjustmentCreate
 from psa_billing.dal.repository import ConcurrentChangeError
 from psa_billing.dal.workers import WorkerFailedError
 from psa_billing.domain.errors import BillingError
+from psa_billing.domain.late import LateTime
 from psa_billing.domain.model import LineKind
 from psa_billing.domain.statement import Statement
 from psa_billing.logic import billing_api as uc
+from psa_billing.logic.adjusting import late_waiting
 from psa_billing.web.csrf import Form
 from psa_billing.web.deps import CheckedForm, PageSessionDep
 from psa_billing.web.errors import PageRoute, error_page
@@ -41,7 +44,7 @@ StatementId = Annotated[str, Path(min_length=1, max_length=200)]
 _ADJUSTMENT = TypeAdapter(AdjustmentCreate)
 _KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
-KINDS = ("edit", "credit", "charge")
+KINDS = ("edit", "credit", "charge", "late_time")
 # Form field -> the API's field name.
 _WIRE = {
     "line_id": "lineId",
@@ -56,11 +59,15 @@ _FIELDS = {
     "edit": ("line_id", "description", "quantity", "unit_price", "reason"),
     "credit": ("amount", "description", "reason"),
     "charge": ("description", "quantity", "unit_price", "reason"),
+    "late_time": ("reason",),
 }
 DONE = {
     "adjusted": "The adjustment was added and a new revision made.",
     "sent": "The statement was emailed.",
     "resent": "The statement was emailed again.",
+    "voided": (
+        "The statement was voided. The next run for its month bills the period on a new statement."
+    ),
 }
 
 
@@ -115,9 +122,10 @@ def _statement_page(
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     status: int = 200,
+    late: LateTime | None = None,
 ) -> Response:
     request.state.org_id = st.org_id
-    view = uc.statement_view(st)
+    view = uc.statement_view(st, late)
     included = [ln for ln in view["lines"] if ln["kind"] == LineKind.INCLUDED_HOURS.value]
     lines = [ln for ln in view["lines"] if ln["kind"] != LineKind.INCLUDED_HOURS.value]
     base = f"/statements/{st.id}"
@@ -139,6 +147,8 @@ def _statement_page(
             "kinds": KINDS,
             "sent_before": st.sent_revision is not None,
             "can_write": st.org_id in page.principal.billing_write_orgs(),
+            "late": view.get("lateWaiting"),
+            "is_void": st.is_void,
         },
         status=status,
     )
@@ -152,8 +162,9 @@ def statement(
     statement_id: StatementId,
     done: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
-    st = uc.visible_statement(repo, page.principal, statement_id)
-    return _statement_page(request, page, st, done=done)
+    st = uc.visible_statement(repo, page.principal, statement_id, with_inputs=True)
+    st, late = late_waiting(repo, st)
+    return _statement_page(request, page, st, done=done, late=late)
 
 
 @router.get("/statements/{statement_id}/pdf")
@@ -305,3 +316,68 @@ def resend(
     statement_id: StatementId,
 ) -> Response:
     return _send(request, page, form, repo, workers, idem, statement_id, again=True)
+
+
+@router.post("/statements/{statement_id}/void")
+def void(
+    request: Request,
+    page: PageSessionDep,
+    form: CheckedForm,
+    repo: Repository,
+    workers: Workers,
+    idem: Idem,
+    statement_id: StatementId,
+) -> Response:
+    """docs/billing-rules.md "Void", through the same use case as the API's route."""
+    st = uc.visible_statement(repo, page.principal, statement_id, write=True)
+    reason = form.get("reason").strip()
+    if not reason or len(reason) > 500:
+        problem = (
+            "Say why: the reason is kept with the void."
+            if not reason
+            else ("At most 500 characters.")
+        )
+        return _statement_page(
+            request,
+            page,
+            st,
+            form_kind="void",
+            values={"reason": form.get("reason")},
+            errors={"reason": problem},
+            status=422,
+        )
+
+    def work() -> tuple[int, dict[str, Any]]:
+        done = uc.void_statement(
+            repo,
+            workers,
+            page.principal,
+            statement_id,
+            reason,
+            clock=utc_now,
+            on_render_failure=lambda exc: logger.warning(
+                "render after void failed", extra={"errorType": type(exc).__name__}
+            ),
+        )
+        return 200, {"revision": done.revision}
+
+    try:
+        idem.run(
+            _one_time_key(form),
+            principal=page.principal.subject,
+            route=f"page void {statement_id}",
+            body={"reason": reason},
+            work=work,
+        )
+    except (BillingError, ApiError) as exc:
+        current = uc.visible_statement(repo, page.principal, statement_id)
+        return _statement_page(
+            request,
+            page,
+            current,
+            form_kind="void",
+            values={"reason": form.get("reason")},
+            errors={"_form": str(exc)},
+            status=(status_for(exc) or (409, ""))[0],
+        )
+    return RedirectResponse(f"/statements/{statement_id}?done=voided", 303)
