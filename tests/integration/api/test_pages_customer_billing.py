@@ -178,3 +178,36 @@ def test_money_and_times_follow_the_organisations_locale_and_zone(
     when = re.search(r'<time datetime="([^"]+)">([^<]+)</time>', page)
     assert when and "+00:00" in when.group(1)
     assert "." in when.group(2)  # "01.12.2026, 14:05:09": German order, Berlin's clock
+
+
+def test_the_statement_details_are_saved_and_a_bad_locale_is_refused_beside_its_field(
+    api: Any, make_user: Any, org_id: str, customer: Any, access: Any
+) -> None:
+    client = _signed_in(api, make_user, org_id)
+    url = f"/customers/{customer.id}/billing?org={org_id}"
+    token = csrf_of(client.get(url).text)
+    bad = client.post(url, data={"csrf_token": token, **_form(customer, locale="klingon")})
+    assert bad.status_code == 422
+    error = re.search(r'id="f-locale-error">([^<]+)<', bad.text)
+    assert error, bad.text
+    assert access.get_customer(org_id, customer.id) == customer
+
+    details = {
+        "addressLines": "Unter den Linden 1\r\n\r\n10117 Berlin",
+        "taxId": "DE123456789",
+        "locale": "de-DE",
+        "paymentTermsDays": "14",
+    }
+    saved = client.post(url, data={"csrf_token": token, **_form(customer, **details)})
+    assert saved.status_code == 303, saved.text
+    profile = access.get_customer(org_id, customer.id).profile
+    assert profile.address_lines == ("Unter den Linden 1", "10117 Berlin")
+    assert (profile.tax_id, profile.locale, profile.payment_terms_days) == (
+        "DE123456789",
+        "de-DE",
+        14,
+    )
+    page = client.get(saved.headers["location"]).text
+    assert "Unter den Linden 1, 10117 Berlin" in page  # now in use
+    (change,) = access.settings_history(org_id, customer.id)
+    assert change.changes["taxId"] == {"from": None, "to": "DE123456789"}

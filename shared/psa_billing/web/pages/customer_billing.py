@@ -1,8 +1,9 @@
 """A customer's Billing tab: ``/customers/{id}/billing``.
 
 The six settings of the product doc (per-device rate, default hourly rate, tax
-percentage, currency, auto-send, billing email), changed through the same use case and
-validated by the same model as ``PUT /api/customers/{id}/billing``
+percentage, currency, auto-send, billing email) and the statement details the
+statements issue added (postal address, tax id, locale, payment terms), changed
+through the same use case and validated by the same model as ``PUT /api/customers/{id}/billing``
 (logic/settings_api.put_billing, api/schemas.CustomerBillingUpdate: the import's own
 rules). A refused value is shown beside its field with the API's message; a saved change
 redirects back with a confirmation (post/redirect/get), and the history lists who
@@ -56,7 +57,26 @@ SETTINGS: tuple[Setting, ...] = (
         "Unticked: each statement waits for review before it is emailed.",
     ),
     Setting("billingEmail", "Billing email", "Where statements are sent."),
+    # The customer's statement details (docs/documents.md "Bill to"); blank clears one.
+    Setting(
+        "addressLines",
+        "Postal address",
+        "Printed in the statement's bill-to block: one line per row, at most 6.",
+    ),
+    Setting("taxId", "Tax id", "The customer's VAT or tax number, printed on its statements."),
+    Setting(
+        "locale",
+        "Locale",
+        "Figures, dates and wording of this customer's statements, e.g. de-DE. "
+        "Blank: the organisation's.",
+    ),
+    Setting(
+        "paymentTermsDays",
+        "Payment terms (days)",
+        "Days from issue until a statement is due. Blank: the organisation's.",
+    ),
 )
+DETAILS = ("addressLines", "taxId", "locale", "paymentTermsDays")
 LABELS: Mapping[str, str] = {s.name: s.label for s in SETTINGS}
 MONEY_FIELDS = ("perDeviceRate", "defaultHourlyRate")
 CURRENCIES: tuple[str, ...] = tuple(sorted(MINOR_UNITS))
@@ -69,10 +89,19 @@ def form_values(form: Any) -> dict[str, Any]:
     """What the form sent, as the API's body: texts trimmed, the checkbox as a bool
     (an unticked box sends nothing)."""
     values: dict[str, Any] = {
-        s.name: form.get(s.name, "").strip() for s in SETTINGS if s.name != "autoSend"
+        s.name: form.get(s.name, "").strip()
+        for s in SETTINGS
+        if s.name != "autoSend" and s.name not in DETAILS
     }
     values["currency"] = values["currency"].upper()
     values["autoSend"] = form.get("autoSend", "") in ("on", "true", "1")
+    # The statement details: a blank one is cleared (null), as PUT does.
+    lines = [ln.strip() for ln in form.get("addressLines", "").splitlines() if ln.strip()]
+    values["addressLines"] = lines or None
+    for name in ("taxId", "locale"):
+        values[name] = form.get(name, "").strip() or None
+    days = form.get("paymentTermsDays", "").strip()
+    values["paymentTermsDays"] = int(days) if days.isdigit() else (days or None)
     return values
 
 
@@ -148,7 +177,7 @@ def _page(
     saved: bool = False,
     status: int = 200,
 ) -> Response:
-    shown = dict(values) if values is not None else {s.name: view[s.name] for s in SETTINGS}
+    shown = dict(values) if values is not None else {s.name: view.get(s.name) for s in SETTINGS}
     return render(
         request,
         "customer_billing.html.j2",
@@ -205,7 +234,15 @@ def save_customer_billing(
             status=422,
         )
     try:
-        uc.put_billing(access, viewer.principal, customer_id, viewer.org_id, body, clock=utc_now)
+        uc.put_billing(
+            access,
+            viewer.principal,
+            customer_id,
+            viewer.org_id,
+            body,
+            clock=utc_now,
+            profile_changes=body.profile_changes(),
+        )
     except (uc.RateDigitsError, uc.CurrencyLocked) as exc:
         return _page(
             request,
