@@ -54,6 +54,8 @@ def _late_time(repo: Any, statement_id: str) -> Statement:
         actor="ann@msp.example",
         reason="imported after the run",
         clock=utc_now,
+        store=runtime.object_store(),
+        orgs=runtime.org_cache(),
     )
 
 

@@ -22,6 +22,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from psa_billing.dal import keys
+from psa_billing.dal.errors import is_transient
 from psa_billing.dal.models import (
     AdjustmentItem,
     ContractItem,
@@ -100,6 +101,9 @@ from psa_billing.logic.transient import TransientError
 if TYPE_CHECKING:  # the import's code is loaded by imports only (API cold start)
     from psa_billing.dal.existing import DynamoExisting
     from psa_billing.ingest.validate import ValidatedImport
+
+# Attempts at recording that SES accepted a mail (see mark_sent).
+MARK_SENT_ATTEMPTS = 7
 
 # Lost races on an organisation's number counter before the bill step gives up (and
 # the state machine retries it with backoff).
@@ -665,13 +669,28 @@ class DynamoRepository:
             StatementItem.delivery.remove(),  # no event about this new mail yet
         ]
         condition = StatementItem.claimed_revision == revision
-        if not message_id:  # a mailer that returns none: nothing to look events up by
-            item.update(actions=actions, condition=condition)
-            return
         org_id = statement_id.split(":", 1)[0]
-        with TransactWrite(connection=self._tx_connection()) as tx:
-            tx.update(item, actions=actions, condition=condition)
-            tx.save(message_item(message_id, org_id, statement_id, revision))
+
+        def write() -> None:
+            if not message_id:  # a mailer that returns none: nothing to look events up by
+                item.update(actions=actions, condition=condition)
+                return
+            with TransactWrite(connection=self._tx_connection()) as tx:
+                tx.update(item, actions=actions, condition=condition)
+                tx.save(message_item(message_id, org_id, statement_id, revision))
+
+        # The mail is out: a throttled mark is retried here (about 3 s in all) rather
+        # than left to the state machine, whose retry finds the claim taken and leaves
+        # the statement to read send_unknown. The write is idempotent (same condition,
+        # same message item), so a retry after a lost answer changes nothing.
+        for attempt in range(MARK_SENT_ATTEMPTS):
+            try:
+                write()
+                return
+            except Exception as exc:
+                if not is_transient(exc) or attempt == MARK_SENT_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.05 * 2**attempt * random.uniform(0.5, 1.0))
 
     def mark_send_failed(self, statement_id: str, revision: int, error: str) -> None:
         item = statement_handle(statement_id)
