@@ -15,7 +15,7 @@ import pytest
 from pypdf import PdfReader
 
 from psa_billing import config, runtime
-from psa_billing.dal.repository import ConcurrentChangeError
+from psa_billing.dal.failures import ConcurrentChangeError
 from psa_billing.domain.adjustments import AdjustmentKind
 from psa_billing.domain.errors import StatementStateError
 from psa_billing.domain.model import Period

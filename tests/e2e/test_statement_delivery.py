@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 from psa_billing import config, runtime
 from psa_billing.dal.errors import TransientError
 from psa_billing.dal.mailer import SesMailer
-from psa_billing.domain.adjustments import InvalidAdjustmentError
+from psa_billing.domain.errors import InvalidAdjustmentError
 from psa_billing.domain.model import Period
 from psa_billing.domain.statement import Statement, StatementStatus
 from psa_billing.logic.delivery import SendRejectedError, send_statement, statement_pdf_key

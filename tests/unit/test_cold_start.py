@@ -12,6 +12,11 @@ PDF_AND_EMAIL = ("fpdf", "jinja2", "psa_billing.render", "psa_billing.logic.deli
 LOCAL_ONLY = ("moto", "click", "yaml", "psa_billing_dev.cli", "psa_billing_dev.local")
 
 
+# The API function once every route group is built (api/groups.py): what a warm
+# function that has served every kind of request holds.
+API_WARM = "functions.api.app; functions.api.app.app.state.route_groups.build_all()"
+
+
 def _modules_after_import(module: str) -> set[str]:
     code = f"import sys, json, {module}; print(json.dumps(sorted(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -22,9 +27,19 @@ def _loaded(modules: set[str], prefixes: tuple[str, ...]) -> list[str]:
     return sorted(m for m in modules if any(m == p or m.startswith(p + ".") for p in prefixes))
 
 
-def test_api_function_does_not_import_pdf_or_email_code() -> None:
-    modules = _modules_after_import("functions.api.app")
+def test_api_function_does_not_import_pdf_or_email_code_with_every_route_built() -> None:
+    modules = _modules_after_import(API_WARM)
+    assert "psa_billing.api.routers.statements" in modules  # the groups were built
     assert _loaded(modules, PDF_AND_EMAIL) == []
+
+
+def test_importing_the_api_handler_builds_no_route_group() -> None:
+    """A cold function builds a group on its first request under the group's prefix:
+    the import holds no router, no AWS SDK and no token library."""
+    modules = _modules_after_import("functions.api.app")
+    routers = ("psa_billing.api.routers", "psa_billing.web.pages", "psa_billing.invoiceninja")
+    assert _loaded(modules, routers) == []
+    assert _loaded(modules, ("pynamodb", "boto3", "jwt", "cryptography", "jinja2")) == []
 
 
 def test_billing_function_does_not_import_pdf_or_email_code() -> None:
@@ -35,7 +50,7 @@ def test_billing_function_does_not_import_pdf_or_email_code() -> None:
 @pytest.mark.parametrize(
     "module",
     [
-        "functions.api.app",
+        API_WARM,
         "functions.monthly_run.app",
         "functions.render_statement.app",
         "functions.send_statement.app",
@@ -70,7 +85,7 @@ def test_use_cases_load_no_aws_sdk_or_adapter(module: str) -> None:
 
 
 def test_api_function_imports_no_local_serving_or_dev_tools() -> None:
-    modules = _modules_after_import("functions.api.app")
+    modules = _modules_after_import(API_WARM)
     assert _loaded(modules, ("uvicorn", "schemathesis", "psa_billing_dev", "pytest")) == []
 
 
@@ -78,7 +93,7 @@ def test_api_function_loads_boto3_only_when_a_route_needs_it() -> None:
     """Reads go through pynamodb (botocore alone): boto3, s3transfer and Powertools'
     idempotency layer are loaded by the routes that sign in, write, link or start runs,
     not by every cold start (docs/benchmarks.md, Billing API)."""
-    modules = _modules_after_import("functions.api.app")
+    modules = _modules_after_import(API_WARM)
     later = ("boto3", "s3transfer", "aws_lambda_powertools.utilities.idempotency")
     assert _loaded(modules, later) == []
     assert _loaded(modules, ("psa_billing.ingest.validate", "psa_billing.dal.existing")) == []

@@ -7,7 +7,8 @@ import pytest
 from pydantic import ValidationError
 
 from psa_billing.api.schemas import CustomerBillingUpdate
-from psa_billing.logic.settings_api import CurrencyLocked, RateDigitsError
+from psa_billing.logic.errors import CurrencyLocked
+from psa_billing.logic.settings_api import RateDigitsError
 from psa_billing.web.csrf import Form
 from psa_billing.web.pages.customer_billing import (
     field_errors,

@@ -11,8 +11,8 @@ from decimal import Decimal
 import pytest
 
 from psa_billing.dal import keys
-from psa_billing.domain.adjustments import AdjustmentKind, InvalidAdjustmentError
-from psa_billing.domain.errors import StatementStateError
+from psa_billing.domain.adjustments import AdjustmentKind
+from psa_billing.domain.errors import InvalidAdjustmentError, StatementStateError
 from psa_billing.domain.statement import Statement, StatementStatus, statement_id
 from psa_billing.logic.adjusting import Charge, build_adjustment, build_void
 from tests.unit.test_rules import make_data, mar, statement, ticket_entry

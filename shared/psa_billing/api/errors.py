@@ -26,13 +26,19 @@ from psa_billing.auth.errors import (
     LoginFailedError,
     TooManyAttemptsError,
 )
-from psa_billing.dal.access import ChangedMeanwhileError, RunInProgressError
-from psa_billing.dal.repository import ConcurrentChangeError
-from psa_billing.dal.workers import WorkerFailedError
-from psa_billing.domain.adjustments import InvalidAdjustmentError
-from psa_billing.domain.errors import BillingError, InvalidSettingsError, StatementStateError
-from psa_billing.logic.billing_api import NotFound, NotSendable, PeriodRunning
-from psa_billing.logic.settings_api import CurrencyLocked
+from psa_billing.dal.failures import (
+    ChangedMeanwhileError,
+    ConcurrentChangeError,
+    RunInProgressError,
+    WorkerFailedError,
+)
+from psa_billing.domain.errors import (
+    BillingError,
+    InvalidAdjustmentError,
+    InvalidSettingsError,
+    StatementStateError,
+)
+from psa_billing.logic.errors import CurrencyLocked, NotFound, NotSendable, PeriodRunning
 
 logger = Logger(child=True)
 

@@ -17,6 +17,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from psa_billing.dal import keys
+from psa_billing.dal.failures import ChangedMeanwhileError, RunInProgressError
 from psa_billing.dal.models import (
     ActiveRunItem,
     AdjustmentItem,
@@ -69,7 +70,6 @@ from psa_billing.dal.serde import (
     user_item,
 )
 from psa_billing.domain.adjustments import Adjustment
-from psa_billing.domain.errors import BillingError
 from psa_billing.domain.model import BillingSettings, Customer, CustomerProfile
 from psa_billing.domain.run import CustomerOutcome
 from psa_billing.domain.statement import Statement
@@ -87,14 +87,6 @@ __all__ = [
     "StatementPosition",
     "UserAccess",
 ]
-
-
-class ChangedMeanwhileError(BillingError):
-    """A conditional write lost to another writer; nothing was changed."""
-
-
-class RunInProgressError(BillingError):
-    pass
 
 
 def _condition_failed(exc: Exception) -> bool:

@@ -23,6 +23,7 @@ from pynamodb.transactions import TransactWrite
 
 from psa_billing.dal import keys
 from psa_billing.dal.errors import is_transient
+from psa_billing.dal.failures import ConcurrentChangeError
 from psa_billing.dal.models import (
     AdjustmentItem,
     ContractItem,
@@ -75,7 +76,6 @@ from psa_billing.dal.serde import (
 )
 from psa_billing.domain.adjustments import Adjustment
 from psa_billing.domain.delivery import DeliveryEvent
-from psa_billing.domain.errors import BillingError
 from psa_billing.domain.model import (
     Contract,
     Customer,
@@ -111,10 +111,6 @@ NUMBER_ATTEMPTS = 25
 
 # Items an import writes between two renewals of its lease and records of its progress.
 PROGRESS_EVERY = 500
-
-
-class ConcurrentChangeError(BillingError):
-    """A conditional write lost to another writer; nothing was changed."""
 
 
 def _now() -> str:

@@ -10,16 +10,13 @@ from typing import Any
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from psa_billing.dal.failures import WorkerFailedError
+
 
 def _client(service: str, **kwargs: Any) -> Any:
     import boto3  # noqa: PLC0415 - when a route first needs it, not at import (cold start)
 
     return boto3.client(service, **kwargs)  # type: ignore[call-overload]
-
-
-class WorkerFailedError(Exception):
-    """A render/send function or the state machine failed; the message says which,
-    never the function's traceback."""
 
 
 class LambdaStatementWorkers:

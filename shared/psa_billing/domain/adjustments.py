@@ -33,7 +33,12 @@ from decimal import Decimal
 from enum import StrEnum
 
 from psa_billing.domain import text
-from psa_billing.domain.errors import BillingError, InvalidTextError, StatementStateError
+from psa_billing.domain.errors import (
+    BillingError,
+    InvalidAdjustmentError,
+    InvalidTextError,
+    StatementStateError,
+)
 from psa_billing.domain.model import Line, LineKind
 from psa_billing.domain.money import (
     MONEY_LIMIT,
@@ -52,10 +57,6 @@ class AdjustmentKind(StrEnum):
     CHARGE = "charge"
     LATE_TIME = "late_time"
     VOID = "void"
-
-
-class InvalidAdjustmentError(BillingError):
-    """An adjustment that would not make a correct statement; nothing is appended."""
 
 
 # Ids of the lines adjustments add, by kind: C1, C2, ... credits; A1, ... charges

@@ -7,6 +7,11 @@ class BillingError(Exception):
     """Base class of every error the billing domain raises on purpose."""
 
 
+class InvalidAdjustmentError(BillingError):
+    """An adjustment that would not make a correct statement; nothing is appended
+    (domain/adjustments.py)."""
+
+
 class UnknownCurrencyError(BillingError):
     def __init__(self, code: str) -> None:
         super().__init__(f"unknown ISO 4217 currency code {code!r}")

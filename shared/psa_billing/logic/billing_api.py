@@ -19,13 +19,9 @@ from psa_billing.auth.errors import ForbiddenError
 from psa_billing.auth.roles import Principal
 from psa_billing.dal.access import ActiveRun, OrgRun, StatementPosition
 from psa_billing.dal.keys import pdf_key
-from psa_billing.domain.adjustments import (
-    Adjustment,
-    AdjustmentKind,
-    InvalidAdjustmentError,
-)
+from psa_billing.domain.adjustments import Adjustment, AdjustmentKind
 from psa_billing.domain.calendar import ensure_period_ended
-from psa_billing.domain.errors import BillingError
+from psa_billing.domain.errors import InvalidAdjustmentError
 from psa_billing.domain.late import LateTime
 from psa_billing.domain.model import CustomerPeriodData, Period
 from psa_billing.domain.money import Currency, format_amount
@@ -46,18 +42,7 @@ from psa_billing.logic.adjusting import (
     build_void,
     late_waiting,
 )
-
-
-class NotFound(BillingError):
-    """Unknown, or another organisation's."""
-
-
-class NotSendable(BillingError):
-    pass
-
-
-class PeriodRunning(BillingError):
-    pass
+from psa_billing.logic.errors import NotFound, NotSendable, PeriodRunning
 
 
 class StatementWorkers(Protocol):

@@ -27,13 +27,10 @@ from psa_billing.domain.org import (
 )
 from psa_billing.domain.statement import format_percent
 from psa_billing.ingest.document import BillingRecord
-from psa_billing.logic.billing_api import NotFound, check_org
+from psa_billing.logic.billing_api import check_org
+from psa_billing.logic.errors import CurrencyLocked, NotFound
 
 KNOWN_FEATURES = ("projects",)
-
-
-class CurrencyLocked(BillingError):
-    pass
 
 
 class RateDigitsError(BillingError):

@@ -8,3 +8,8 @@ adds the signed-in person, the navigation of their role and the security headers
 jinja2 is imported on the first render, never when the API function starts.
 docs/portal.md describes the pages.
 """
+
+from pathlib import Path
+
+# The portal's CSS and images; the app serves them at /static (api/app.py).
+STATIC = Path(__file__).parent / "static"

@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     import jinja2
 
 TEMPLATES = Path(__file__).parent / "templates"
-STATIC = Path(__file__).parent / "static"
 
 # No inline script or style anywhere: everything comes from /static on this origin.
 CONTENT_SECURITY_POLICY = (

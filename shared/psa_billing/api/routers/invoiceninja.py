@@ -74,5 +74,7 @@ def install(app: FastAPI) -> None:
         if path in _ERRORS and hasattr(route, "responses"):
             route.responses.update(documented(*_ERRORS[path]))
     app.include_router(router)
-    app.dependency_overrides[routes.get_context] = invoiceninja_context
-    app.dependency_overrides[routes.get_ports] = portal_ports
+    # setdefault: the group is built on its first request (api/groups.py), after a test
+    # may have put its own in.
+    app.dependency_overrides.setdefault(routes.get_context, invoiceninja_context)
+    app.dependency_overrides.setdefault(routes.get_ports, portal_ports)

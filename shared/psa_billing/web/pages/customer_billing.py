@@ -23,9 +23,10 @@ from pydantic import ValidationError
 
 from psa_billing.api.deps import Access, utc_now
 from psa_billing.api.schemas import CustomerBillingUpdate
-from psa_billing.dal.access import ChangedMeanwhileError
+from psa_billing.dal.failures import ChangedMeanwhileError
 from psa_billing.domain.currencies import MINOR_UNITS
 from psa_billing.logic import settings_api as uc
+from psa_billing.logic.errors import CurrencyLocked
 from psa_billing.web.deps import BillingViewer, CheckedForm
 from psa_billing.web.errors import PageRoute
 from psa_billing.web.render import render
@@ -130,7 +131,7 @@ def use_case_errors(exc: Exception) -> dict[str, str]:
         name = head.removeprefix("billing.")
         if name in LABELS:
             return {name: _sentence(rest)}
-    if isinstance(exc, uc.CurrencyLocked):
+    if isinstance(exc, CurrencyLocked):
         return {"currency": _sentence(text)}
     return {"_form": _sentence(text)}
 
@@ -243,7 +244,7 @@ def save_customer_billing(
             clock=utc_now,
             profile_changes=body.profile_changes(),
         )
-    except (uc.RateDigitsError, uc.CurrencyLocked) as exc:
+    except (uc.RateDigitsError, CurrencyLocked) as exc:
         return _page(
             request,
             access,

@@ -21,13 +21,14 @@ from psa_billing.api.deps import Access, Cursors, Repository, RunStarter, Worker
 from psa_billing.api.errors import ApiError, status_for
 from psa_billing.auth.roles import Principal
 from psa_billing.dal.access import StatementPosition
+from psa_billing.dal.failures import WorkerFailedError
 from psa_billing.dal.portal import DynamoPortal
-from psa_billing.dal.workers import WorkerFailedError
 from psa_billing.domain.errors import BillingError
 from psa_billing.domain.model import Period
 from psa_billing.domain.run import Outcome
 from psa_billing.domain.statement import Statement, StatementStatus, statement_id
 from psa_billing.logic import billing_api as uc
+from psa_billing.logic.errors import NotFound
 from psa_billing.web.deps import BillingViewer, CheckedForm, Viewer, org_facts
 from psa_billing.web.errors import PageRoute
 from psa_billing.web.render import render
@@ -126,7 +127,7 @@ def _search(
             st = uc.visible_statement(
                 repo, principal, statement_id(org_id, customer_id, Period.parse(period))
             )
-        except uc.NotFound:
+        except NotFound:
             continue  # not billed that month
         if status is None or str(st.status) == status:
             found.append(st)
@@ -141,7 +142,7 @@ def _latest_run(access: Any, repo: Any, principal: Principal, org_id: str, perio
         if run.period == period:
             try:
                 return uc.run_progress(repo, access, principal, run.run_id)
-            except uc.NotFound:
+            except NotFound:
                 # Started, but the state machine has not planned it yet.
                 return {
                     "runId": run.run_id,

@@ -24,8 +24,7 @@ from pydantic import TypeAdapter, ValidationError
 from psa_billing.api.deps import Idem, PdfLinks, Repository, Settings, Workers, utc_now
 from psa_billing.api.errors import ApiError, logger, status_for
 from psa_billing.api.schemas import AdjustmentCreate
-from psa_billing.dal.repository import ConcurrentChangeError
-from psa_billing.dal.workers import WorkerFailedError
+from psa_billing.dal.failures import ConcurrentChangeError, WorkerFailedError
 from psa_billing.domain.errors import BillingError
 from psa_billing.domain.late import LateTime
 from psa_billing.domain.model import LineKind
