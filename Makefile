@@ -63,7 +63,9 @@ screenshots: $(STAMP)
 validate: $(STAMP)
 	bash infra/sam/validate.sh
 
-# `sam build` for arm64 Lambda (needs a python3.13 interpreter; pyenv's is used if present).
+# `sam build` for arm64 Lambda, then the bytecode of everything built (Lambda cannot write
+# .pyc files; docs/benchmarks.md "Shipped bytecode"). Needs a python3.13 interpreter
+# (pyenv's is used if present).
 build: $(STAMP)
 	bash infra/sam/validate.sh --build
 
