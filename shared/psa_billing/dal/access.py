@@ -8,6 +8,7 @@ Every read is a GetItem or a Query (docs/data-model.md, "API access").
 from __future__ import annotations
 
 import heapq
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
@@ -225,7 +226,11 @@ class AccessRepository:
             if before.get(k) != after.get(k)
         }
         change = SettingsChange(at=at, actor=actor, changes=changes)
-        history = settings_change_item(org_id, customer_id, change, uuid.uuid4().hex[:8])
+        # The sort key is the second of the change, then its nanoseconds: changes made in
+        # the same second list in the order they were made (newest first), and the random
+        # tail keeps two writers' keys apart.
+        change_id = f"{time.time_ns() % 1_000_000_000:09d}{uuid.uuid4().hex[:4]}"
+        history = settings_change_item(org_id, customer_id, change, change_id)
         try:
             with TransactWrite(connection=Item._get_connection().connection) as tx:
                 tx.update(

@@ -276,6 +276,23 @@ def test_customer_billing_settings_are_validated_and_recorded(
     assert codes == [422] * len(bad)
 
 
+def test_settings_changes_made_within_one_second_list_newest_first(
+    http: Any, repo: Any, org_id: str, admin: Any
+) -> None:
+    from tests.integration.api.seed import PERIOD
+    from tests.support import load_demo
+
+    _, t = admin
+    load_demo(repo, org_id, customers=1, seed=8, period=PERIOD)
+    url = "/api/customers/cust-0001/billing"
+    billing = {k: http.get(url, headers=t).json()[k] for k in _BILLING_FIELDS}
+    taxes = ["7.1", "7.2", "7.3", "7.4", "7.5"]
+    for tax in taxes:
+        assert http.put(url, json={**billing, "taxPercent": tax}, headers=t).status_code == 200
+    history = http.get(url, headers=t).json()["history"]
+    assert [h["changes"]["taxPercent"]["to"] for h in history] == taxes[::-1]
+
+
 def test_customer_statement_details_change_one_by_one_and_are_validated_like_the_import(
     http: Any, repo: Any, org_id: str, admin: Any
 ) -> None:
