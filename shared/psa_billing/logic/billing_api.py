@@ -250,6 +250,7 @@ def statement_view(st: Statement, late: LateTime | None = None) -> dict[str, Any
             "sentRevision": st.sent_revision,
             "sentAt": st.sent_at.isoformat() if st.sent_at else None,
             "messageId": st.message_id,
+            "claim": st.claim_public(),
             "lastEvent": pub["delivery"],
             "events": pub["deliveryEvents"],
         },
