@@ -83,7 +83,8 @@ def check_voidable(status: StatementStatus, statement: str) -> None:
         )
     if status is StatementStatus.SEND_UNKNOWN:
         raise StatementStateError(
-            f"statement {statement}: a send stopped before its outcome was recorded; "
+            f"statement {statement}: a send stopped after handing the mail to SES, before "
+            "its outcome was recorded; "
             "`statements mark-sent` or re-send it first, then void it"
         )
 

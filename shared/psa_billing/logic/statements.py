@@ -195,9 +195,10 @@ def deliver(
         raise NotSendableError(f"statement {statement_id} is being sent right now")
     if st.status is StatementStatus.SEND_UNKNOWN and not again:
         raise NotSendableError(
-            f"statement {statement_id} revision {st.revision}: a send stopped before its "
-            "outcome was recorded, so it may or may not have arrived; check with the "
-            "customer, then `statements resend` it or `statements mark-sent` it"
+            f"statement {statement_id} revision {st.revision}: a send stopped after handing "
+            "the mail to SES and before its answer was recorded, so it may or may not have "
+            "arrived; check with the customer, then `statements resend` it or "
+            "`statements mark-sent` it"
         )
     if st.status is StatementStatus.SENT and not again:
         raise NotSendableError(
