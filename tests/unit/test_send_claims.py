@@ -13,19 +13,25 @@ from psa_billing.dal.models import StatementItem
 from psa_billing.domain.statement import STOPPED_BEFORE_SES, StatementStatus
 from tests.unit.test_statement_details import billed
 
-NOW = datetime.now(UTC)
-PAST = (NOW - timedelta(minutes=1)).isoformat()
-FUTURE = (NOW + timedelta(minutes=9)).isoformat()
-CLAIMED = (NOW - timedelta(minutes=11)).isoformat()
+
+def _minutes_from_now(minutes: int) -> str:
+    """Read when the test runs (not at import: a whole suite takes longer than a claim)."""
+    return (datetime.now(UTC) + timedelta(minutes=minutes)).isoformat()
 
 
-def _claimed(*, expires: str, claimed_at: str | None, handed: str | None) -> StatementItem:
+# A claim taken 11 minutes ago; its expiry 1 minute ago, or (still held) in 9 minutes.
+CLAIMED, PAST, FUTURE = (-11, -1, 9)
+
+
+def _claimed(*, expires: int, claimed_at: int | None, handed: int | None) -> StatementItem:
+    """A statement item whose claim was taken, handed over and expires these many
+    minutes from now (None: not recorded)."""
     item = serde.statement_item(billed())
     item.status = str(StatementStatus.SENDING)
     item.claimed_revision = 0
-    item.claim_expires_at = expires
-    item.claimed_at = claimed_at
-    item.handed_to_ses_at = handed
+    item.claim_expires_at = _minutes_from_now(expires)
+    item.claimed_at = None if claimed_at is None else _minutes_from_now(claimed_at)
+    item.handed_to_ses_at = None if handed is None else _minutes_from_now(handed)
     return item
 
 
@@ -48,14 +54,22 @@ def test_an_expired_claim_handed_to_ses_is_send_unknown_with_what_is_known() -> 
     item = _claimed(expires=PAST, claimed_at=CLAIMED, handed=CLAIMED)
     st = serde.statement_from(item)
     assert st.status is StatementStatus.SEND_UNKNOWN
-    assert st.claim_public() == {"claimedAt": CLAIMED, "handedToSesAt": CLAIMED, "expiresAt": PAST}
+    assert st.claim_public() == {
+        "claimedAt": item.claimed_at,
+        "handedToSesAt": item.handed_to_ses_at,
+        "expiresAt": item.claim_expires_at,
+    }
 
 
 def test_an_expired_claim_from_before_hand_overs_were_recorded_is_send_unknown() -> None:
     item = _claimed(expires=PAST, claimed_at=None, handed=None)
     st = serde.statement_from(item)
     assert st.status is StatementStatus.SEND_UNKNOWN
-    assert st.claim_public() == {"claimedAt": None, "handedToSesAt": None, "expiresAt": PAST}
+    assert st.claim_public() == {
+        "claimedAt": None,
+        "handedToSesAt": None,
+        "expiresAt": item.claim_expires_at,
+    }
 
 
 @pytest.mark.parametrize("status", [StatementStatus.SENT, StatementStatus.SEND_FAILED])
