@@ -237,3 +237,175 @@ def test_adjustments_are_appended_and_a_resend_emails_a_new_pdf(
     assert [m["attachments"][0]["filename"] for m in mails] == [f"{st.number}.pdf"] * 2
     # Revision 0 was sent by the run, so revision 2 says what it replaces.
     assert mails[1]["subject"].startswith("Revised statement")
+
+
+class _Died(BaseException):
+    """The sending process stopped here (killed, timed out): no handler of its own runs."""
+
+
+class _DiesBeforeHandOver:
+    """The repository of a sender that dies after its claim, before it hands the mail to
+    SES."""
+
+    def __init__(self, repo: Any) -> None:
+        self._repo = repo
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._repo, name)
+
+    def hand_to_ses(self, *args: Any) -> bool:
+        raise _Died("stopped before the hand-over")
+
+
+class _DiesAfterSes:
+    """A mailer whose process dies right after SES accepted the mail."""
+
+    def __init__(self) -> None:
+        self._real = runtime.mailer()
+
+    def send_raw(self, raw: bytes, *, sender: str, to: str) -> str:
+        self._real.send_raw(raw, sender=sender, to=to)
+        raise _Died("stopped before recording the message id")
+
+
+def _deliver_with(statement_id: str, *, repo: Any, mailer: Any, again: bool = False) -> Statement:
+    return deliver(
+        statement_id,
+        repo=repo,
+        store=runtime.object_store(),
+        mailer=mailer,
+        orgs=runtime.org_cache(),
+        sender=config.mail().sender_email,
+        clock=_now,
+        again=again,
+    )
+
+
+def _expire_claim(statement_id: str) -> None:
+    """As if the claim's CLAIM_SECONDS had passed."""
+    from psa_billing.dal import keys
+    from psa_billing.dal.models import StatementItem
+
+    item = StatementItem.get(keys.statement_pk(statement_id), keys.STATEMENT_SK)
+    item.update(actions=[StatementItem.claim_expires_at.set("2000-01-01T00:00:00+00:00")])
+
+
+def _queue(org_id: str, status: str) -> list[str]:
+    """The review queue's status filter (the run page's and the API's list)."""
+    from psa_billing.dal.access import AccessRepository
+
+    cfg = config.storage()
+    found, _ = AccessRepository(cfg.data_table, cfg.aws_default_region).statements_page(
+        [org_id], period=str(PERIOD), status=status, limit=100, after=None
+    )
+    return [s.id for s in found]
+
+
+def test_a_send_that_stops_before_the_hand_over_is_send_failed_then_sent_exactly_once(
+    repo: Any, org_id: str, local_stack: Any, billed: list[Statement]
+) -> None:
+    """docs/reliability.md "A sender that stops": killed after the claim, before SES was
+    called. Nothing was sent; once the claim expires the statement reads send_failed with
+    why, the review queue and the pending send find it, and two senders racing to send
+    it again email it once."""
+    from psa_billing.domain.statement import STOPPED_BEFORE_SES
+    from psa_billing.logic.statements import sendable
+
+    st = _pending(billed)
+    before = len(_outbox_to(local_stack, st.billing_email))
+    with pytest.raises(_Died):
+        _deliver_with(st.id, repo=_DiesBeforeHandOver(repo), mailer=runtime.mailer())
+    assert repo.get_statement(st.id).status is StatementStatus.SENDING
+    with pytest.raises(NotSendableError, match="being sent right now"):
+        _deliver(st.id)
+
+    _expire_claim(st.id)
+    released = repo.get_statement(st.id)
+    assert released.status is StatementStatus.SEND_FAILED
+    assert released.last_error == STOPPED_BEFORE_SES
+    assert st.id in _queue(org_id, "send_failed") and st.id not in _queue(org_id, "send_unknown")
+    assert st.id in [s.id for s in sendable(repo, org_id, str(PERIOD))]
+
+    outcomes: list[str] = []
+
+    def send() -> None:
+        try:
+            outcomes.append(str(_deliver(st.id).status))
+        except NotSendableError:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert outcomes.count("sent") == 1, outcomes
+    assert len(_outbox_to(local_stack, st.billing_email)) - before == 1
+    sent = repo.get_statement(st.id)
+    assert sent.status is StatementStatus.SENT and sent.message_id and sent.send_attempts == 2
+
+
+def test_a_send_that_stops_after_ses_accepted_it_is_send_unknown_and_never_sent_again_by_itself(
+    repo: Any, org_id: str, local_stack: Any, billed: list[Statement]
+) -> None:
+    """Killed after SES accepted the mail, before its message id was recorded: once the
+    claim expires it reads send_unknown with what is known (claimed, handed to SES, the
+    expiry); the pending send and a plain send leave it alone; a person marks it sent."""
+    from psa_billing.logic.statements import mark_sent, sendable
+    from psa_billing_dev.cli.report import print_statement
+
+    st = _pending(billed)
+    before = len(_outbox_to(local_stack, st.billing_email))
+    with pytest.raises(_Died):
+        _deliver_with(st.id, repo=repo, mailer=_DiesAfterSes())
+    assert len(_outbox_to(local_stack, st.billing_email)) - before == 1
+
+    _expire_claim(st.id)
+    unknown = repo.get_statement(st.id)
+    assert unknown.status is StatementStatus.SEND_UNKNOWN
+    assert unknown.claimed_at is not None and unknown.handed_to_ses_at is not None
+    assert unknown.claimed_at <= unknown.handed_to_ses_at
+    assert st.id in _queue(org_id, "send_unknown") and st.id not in _queue(org_id, "send_failed")
+    assert st.id not in [s.id for s in sendable(repo, org_id, str(PERIOD))]
+    with pytest.raises(NotSendableError, match="may or may not have arrived"):
+        _deliver(st.id)
+    shown = _shown(print_statement, unknown)
+    assert "handed to SES " + unknown.handed_to_ses_at.isoformat() in shown
+    assert "mark-sent" in shown
+
+    assert mark_sent(repo, st.id, actor="ann").status is StatementStatus.SENT
+    assert len(_outbox_to(local_stack, st.billing_email)) - before == 1
+
+
+def _shown(printer: Any, st: Statement) -> str:
+    import click
+    from click.testing import CliRunner
+
+    @click.command()
+    def show() -> None:
+        printer(st)
+
+    return CliRunner().invoke(show).output
+
+
+def test_a_released_claim_takes_adjustments_like_a_failed_send(
+    repo: Any, org_id: str, billed: list[Statement]
+) -> None:
+    """A statement whose sender stopped before the hand-over is not stuck: it can be
+    corrected (and then sent) as any send_failed statement."""
+    st = _pending(billed)
+    with pytest.raises(_Died):
+        _deliver_with(st.id, repo=_DiesBeforeHandOver(repo), mailer=runtime.mailer())
+    _expire_claim(st.id)
+    adjusted = adjust(
+        repo,
+        st.id,
+        LineEdit("L1", description="Agreed: devices"),
+        actor="ann",
+        reason="customer asked",
+        clock=_now,
+        **_pdfs(),
+    )
+    assert adjusted.revision == 1 and adjusted.status is StatementStatus.PENDING_REVIEW
+    assert _deliver(st.id).status is StatementStatus.SENT

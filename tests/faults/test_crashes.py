@@ -16,8 +16,11 @@ operator would, and the invariants (docs/billing-rules.md "Once billed, billed o
   rules compute from the whole import, and no time entry is billed twice;
 * the organisation's numbers are gapless from its first number;
 * no statement is lost or stuck: every auto-send statement is sent, except one whose
-  sender died between claiming it and recording SES's answer, which reads
-  ``send_unknown`` once its claim expires (SES's at-most-once boundary);
+  sender died between claiming it and recording SES's answer. Once its claim expires,
+  one whose sender died before recording the hand-over to SES reads ``send_failed``,
+  was mailed to nobody, and the pending send emails it exactly once; one whose sender
+  recorded the hand-over reads ``send_unknown`` and is not offered to the pending send
+  (SES's at-most-once boundary: a person decides);
 * no email is sent twice;
 * a half-written import is never billed.
 """
@@ -34,12 +37,13 @@ from typing import Any
 import botocore.client
 import pytest
 
-from psa_billing import runtime
-from psa_billing.dal import keys, serde
+from psa_billing import config, runtime
+from psa_billing.dal import keys, repository, serde
 from psa_billing.dal.models import CustomerItem
 from psa_billing.domain.model import Period
 from psa_billing.domain.statement import CLAIM_SECONDS, StatementStatus
 from psa_billing.logic.importing import import_document
+from psa_billing.logic.statements import deliver, sendable
 from psa_billing_dev.cli.runner import RunFailedError
 from psa_billing_dev.demo import demo_document
 from psa_billing_dev.local import hook
@@ -269,15 +273,58 @@ def _check_invariants(
                 problems.append(f"{s.customer_id}: sent, but mailed {mailed} times")
             continue
         # Only a sender that died between its claim and recording SES's answer may leave
-        # a statement unsent, and it must read send_unknown once the claim expires.
-        monkeypatch.setattr(serde, "datetime", _later(CLAIM_SECONDS + 1))
-        later = repo.get_statement(s.id).status
-        monkeypatch.undo()
+        # a statement unsent: in `sending` until its claim expires.
         if fired[0] != "send" or s.status is not StatementStatus.SENDING:
             problems.append(f"{s.customer_id}: stuck as {s.status} (mailed {mailed})")
-        elif later is not StatementStatus.SEND_UNKNOWN:
-            problems.append(f"{s.customer_id}: reads {later} after its claim expired")
+            continue
+        problems += _once_the_claim_expires(repo, s, mailed, monkeypatch)
     return problems
+
+
+def _to(address: str) -> int:
+    return sum(1 for m in mails() if address in str(m["To"]))
+
+
+def _once_the_claim_expires(
+    repo: Any, st: Any, mailed: int, monkeypatch: pytest.MonkeyPatch
+) -> list[str]:
+    """docs/reliability.md "A sender that stops", read CLAIM_SECONDS later: a claim never
+    handed to SES is released (send_failed, nothing mailed) and the pending send emails
+    it exactly once; one handed over is send_unknown, left for a person."""
+    later = _later(CLAIM_SECONDS + 1)
+    monkeypatch.setattr(serde, "datetime", later)  # how it reads
+    monkeypatch.setattr(repository, "datetime", later)  # what the claim's condition sees
+    try:
+        now = repo.get_statement(st.id)
+        waiting = [w.id for w in sendable(repo, st.org_id, str(PERIOD))]
+        who = f"{st.customer_id} after its claim expired"
+        if now.status is StatementStatus.SEND_UNKNOWN:
+            if now.handed_to_ses_at is None:
+                return [f"{who}: send_unknown though never handed to SES"]
+            return [f"{who}: send_unknown offered to the pending send"] if st.id in waiting else []
+        if now.status is not StatementStatus.SEND_FAILED:
+            return [f"{who}: reads {now.status}"]
+        if now.handed_to_ses_at is not None or mailed:
+            return [f"{who}: released though handed to SES (mailed {mailed})"]
+        if st.id not in waiting:
+            return [f"{who}: send_failed but not offered to the pending send"]
+        before = _to(st.billing_email)
+        deliver(
+            st.id,
+            repo=repo,
+            store=runtime.object_store(),
+            mailer=runtime.mailer(),
+            orgs=runtime.org_cache(),
+            sender=config.mail().sender_email,
+            clock=runtime.utc_now,
+        )
+        again = repo.get_statement(st.id)
+        sent = _to(st.billing_email) - before
+        if again.status is not StatementStatus.SENT or sent != 1:
+            return [f"{who}: the pending send left it {again.status}, mailed {sent} times"]
+        return []
+    finally:
+        monkeypatch.undo()
 
 
 @pytest.mark.parametrize("error", [CRASHED, RETRIED])

@@ -152,37 +152,116 @@ def test_a_revision_can_be_claimed_for_sending_only_once(repo: Any, org_id: str)
     assert repo.get_statement(st.id).sent_revision == 0
 
 
-def test_a_claim_that_outlives_its_expiry_is_send_unknown_until_a_person_decides(
-    repo: Any, org_id: str
-) -> None:
-    """A sender that stops between claiming and recording the outcome leaves no
-    statement stuck: past the claim's expiry it reads as send_unknown; the pending
-    send does not touch it; a person re-sends it (explicitly) or marks it sent."""
+def _expire_claim(statement_id: str) -> None:
+    """As if CLAIM_SECONDS had passed since the claim was taken."""
     from psa_billing.dal.models import StatementItem
-    from psa_billing.domain.statement import StatementStatus
-    from psa_billing.logic.statements import NotSendableError, mark_sent
 
+    item = StatementItem.get(keys.statement_pk(statement_id), keys.STATEMENT_SK)
+    item.update(actions=[StatementItem.claim_expires_at.set("2000-01-01T00:00:00+00:00")])
+
+
+def _claimed(repo: Any, org_id: str) -> Statement:
     _import(repo, _doc(org_id))
     st = _statement(repo, org_id, "run-1")
     repo.create_statement(st, CustomerOutcome("run-1", org_id, "c1", Outcome.BILLED, st.id))
-    assert repo.claim_for_sending(st.id, 0) is not None  # ... and the sender dies here
-    assert repo.get_statement(st.id).status is StatementStatus.SENDING
-    assert repo.claim_for_sending(st.id, 0) is None  # nobody else may send it meanwhile
+    claimed = repo.claim_for_sending(st.id, 0)
+    assert claimed is not None and claimed.claimed_at is not None
+    return claimed
 
-    item = StatementItem.get(keys.statement_pk(st.id), keys.STATEMENT_SK)
-    item.update(actions=[StatementItem.claim_expires_at.set("2000-01-01T00:00:00+00:00")])
 
-    assert repo.get_statement(st.id).status is StatementStatus.SEND_UNKNOWN
-    assert repo.claim_for_sending(st.id, 0) is None, "not re-sent without a decision"
-    assert repo.claim_for_sending(st.id, 0, again=True) is not None, "an explicit re-send"
+def test_a_claim_that_expires_before_the_hand_over_to_ses_is_released_as_send_failed(
+    repo: Any, org_id: str
+) -> None:
+    """docs/reliability.md "A sender that stops": a sender that stops between claiming
+    and handing the mail to SES sent nothing. Past the claim's expiry the statement reads
+    send_failed (with why), is sendable again by exactly one sender, and is not one a
+    person may mark sent; the stopped sender, if it wakes up, may not hand it over."""
+    from psa_billing.domain.statement import STOPPED_BEFORE_SES, StatementStatus
+    from psa_billing.logic.statements import NotSendableError, mark_sent, sendable
 
-    item.update(actions=[StatementItem.claim_expires_at.set("2000-01-01T00:00:00+00:00")])
-    marked = mark_sent(repo, st.id, actor="ann")
+    claimed = _claimed(repo, org_id)  # ... and the sender dies here
+    assert repo.claim_for_sending(claimed.id, 0) is None  # nobody else may send it meanwhile
+    _expire_claim(claimed.id)
+
+    released = repo.get_statement(claimed.id)
+    assert released.status is StatementStatus.SEND_FAILED
+    assert released.last_error == STOPPED_BEFORE_SES
+    assert released.claim_public() is None
+    assert [s.id for s in sendable(repo, org_id, str(PERIOD))] == [claimed.id]
+    with pytest.raises(NotSendableError, match="only a send whose outcome is unknown"):
+        mark_sent(repo, claimed.id, actor="ann")
+
+    claims: list[Any] = []
+    threads = [
+        threading.Thread(target=lambda: claims.append(repo.claim_for_sending(claimed.id, 0)))
+        for _ in range(5)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    (again,) = [c for c in claims if c is not None]
+    assert again.status is StatementStatus.SENDING and again.send_attempts == 2
+    assert again.claimed_at is not None and claimed.claimed_at is not None
+    assert not repo.hand_to_ses(claimed.id, 0, claimed.claimed_at), "the stale sender"
+    assert repo.hand_to_ses(claimed.id, 0, again.claimed_at), "the new holder"
+
+
+def test_a_claim_that_expires_after_the_hand_over_is_send_unknown_until_a_person_decides(
+    repo: Any, org_id: str
+) -> None:
+    """A sender that stops after handing the mail to SES and before recording its
+    message id leaves an unknown outcome: past the claim's expiry it reads send_unknown
+    with what is known; the pending send does not touch it; a person re-sends it
+    (explicitly) or marks it sent."""
+    from psa_billing.domain.statement import StatementStatus
+    from psa_billing.logic.statements import NotSendableError, mark_sent, sendable
+
+    claimed = _claimed(repo, org_id)
+    assert claimed.claimed_at is not None
+    assert repo.hand_to_ses(claimed.id, 0, claimed.claimed_at)  # ... and the sender dies here
+    assert repo.get_statement(claimed.id).status is StatementStatus.SENDING
+    _expire_claim(claimed.id)
+
+    unknown = repo.get_statement(claimed.id)
+    assert unknown.status is StatementStatus.SEND_UNKNOWN
+    claim = unknown.claim_public()
+    assert claim is not None
+    assert claim["claimedAt"] == claimed.claimed_at.isoformat()
+    assert claim["handedToSesAt"] is not None and claim["expiresAt"].startswith("2000-01-01")
+    assert sendable(repo, org_id, str(PERIOD)) == []
+    assert repo.claim_for_sending(claimed.id, 0) is None, "not re-sent without a decision"
+    assert repo.claim_for_sending(claimed.id, 0, again=True) is not None, "an explicit re-send"
+
+    _expire_claim(claimed.id)  # that re-send stopped too, before its hand-over
+    assert repo.get_statement(claimed.id).status is StatementStatus.SEND_FAILED
+    again = repo.claim_for_sending(claimed.id, 0)
+    assert again is not None and again.claimed_at is not None
+    assert repo.hand_to_ses(claimed.id, 0, again.claimed_at)
+    _expire_claim(claimed.id)
+    marked = mark_sent(repo, claimed.id, actor="ann")
     assert marked.status is StatementStatus.SENT
-    stored = repo.get_statement(st.id)
+    stored = repo.get_statement(claimed.id)
     assert stored.status is StatementStatus.SENT and "marked sent by ann" in stored.last_error
     with pytest.raises(NotSendableError, match="only a send whose outcome is unknown"):
-        mark_sent(repo, st.id, actor="ann")
+        mark_sent(repo, claimed.id, actor="ann")
+
+
+def test_a_claim_taken_before_hand_overs_were_recorded_stays_send_unknown(
+    repo: Any, org_id: str
+) -> None:
+    """A claim written by the code before hand-overs existed (no ``claimed_at``) may have
+    reached SES: once expired it is send_unknown, never released automatically."""
+    from psa_billing.dal.models import StatementItem
+    from psa_billing.domain.statement import StatementStatus
+
+    claimed = _claimed(repo, org_id)
+    item = StatementItem.get(keys.statement_pk(claimed.id), keys.STATEMENT_SK)
+    item.update(actions=[StatementItem.claimed_at.remove()])
+    _expire_claim(claimed.id)
+
+    assert repo.get_statement(claimed.id).status is StatementStatus.SEND_UNKNOWN
+    assert repo.claim_for_sending(claimed.id, 0) is None
 
 
 def test_statements_are_listed_by_period_across_shards(repo: Any, org_id: str) -> None:

@@ -13,7 +13,12 @@ from psa_billing import config
 from psa_billing.domain.late import LateTime
 from psa_billing.domain.model import Line
 from psa_billing.domain.money import Currency, format_amount
-from psa_billing.domain.statement import Statement, format_percent, format_quantity
+from psa_billing.domain.statement import (
+    Statement,
+    StatementStatus,
+    format_percent,
+    format_quantity,
+)
 from psa_billing.logic.events import RunRequest
 from psa_billing_dev.cli.report_review import print_review_and_delivery
 from psa_billing_dev.cli.runner import Progress, start_run, wait_for_run
@@ -149,6 +154,22 @@ def _print_bill_to(st: Statement) -> None:
         )
 
 
+def _print_claim(st: Statement) -> None:
+    """What is known of a send claim still held or whose outcome is unknown."""
+    claim = st.claim_public()
+    if claim is None:
+        return
+    click.echo(
+        f"  claim     taken {claim['claimedAt'] or '(not recorded)'}, handed to SES "
+        f"{claim['handedToSesAt'] or '(not recorded)'}, expires {claim['expiresAt']}"
+    )
+    if st.status is StatementStatus.SEND_UNKNOWN:
+        click.echo(
+            "  unknown   the mail was handed to SES but its answer was never recorded: check "
+            "with the customer, then `statements resend` it or `statements mark-sent` it"
+        )
+
+
 def print_statement(st: Statement, late: LateTime | None = None) -> None:
     cur = Currency.of(st.currency)
     click.echo(f"Statement {st.number}  ({st.id})")
@@ -161,6 +182,7 @@ def print_statement(st: Statement, late: LateTime | None = None) -> None:
     click.echo(f"  status    {st.status}   created {st.created_at.isoformat(timespec='seconds')}")
     if st.last_error:
         click.echo(f"  error     {st.last_error}")
+    _print_claim(st)
     voided = st.void_adjustment
     if st.is_void and voided is not None:
         click.echo(f"  VOID      {voided.at} by {voided.actor}: {voided.reason}")

@@ -131,6 +131,17 @@ class MailEventPublic(Out):
     feedback_type: str | None = Field(default=None, alias="feedbackType")
 
 
+class ClaimPublic(Out):
+    """The send claim while one is held, or of a send whose outcome is unknown
+    (docs/reliability.md "A sender that stops"): ``handedToSesAt`` null means the sender
+    never recorded handing the mail to SES; ``claimedAt`` is null on claims taken before
+    hand-overs were recorded."""
+
+    claimed_at: str | None = Field(default=None, alias="claimedAt")
+    handed_to_ses_at: str | None = Field(default=None, alias="handedToSesAt")
+    expires_at: str = Field(alias="expiresAt")
+
+
 class DeliveryPublic(Out):
     status: str
     send_attempts: int = Field(alias="sendAttempts")
@@ -138,6 +149,8 @@ class DeliveryPublic(Out):
     sent_revision: int | None = Field(default=None, alias="sentRevision")
     sent_at: str | None = Field(default=None, alias="sentAt")
     message_id: str | None = Field(default=None, alias="messageId")
+    # Only while the send claim is held (sending) or its outcome is unknown (send_unknown).
+    claim: ClaimPublic | None = None
     # SES's latest news of the last send's mail; null until SES reports any.
     last_event: MailEventPublic | None = Field(default=None, alias="lastEvent")
     events: list[MailEventPublic] = Field(default_factory=list)

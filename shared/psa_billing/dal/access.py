@@ -53,6 +53,7 @@ from psa_billing.dal.serde import (
     customer_billing_is,
     customer_from,
     customer_handle,
+    delivery_status,
     login_failure_item,
     login_failures_from,
     machine_client_from,
@@ -410,7 +411,9 @@ class AccessRepository:
                 continue
             adjustments = tuple(sorted(pending, key=lambda a: a.number))
             pending = []
-            if status is not None and item.status != status:
+            # The status as read (a claim past its expiry reads send_failed or
+            # send_unknown), not as stored, so the review queue finds both.
+            if status is not None and str(delivery_status(item)) != status:
                 continue
             found.append(statement_from(item, adjustments=adjustments))
             if len(found) == limit:

@@ -159,6 +159,12 @@ class StatementItem(Item, discriminator="statement"):
     sent_at = UnicodeAttribute(null=True)
     claimed_revision = NumberAttribute(null=True)
     claim_expires_at = UnicodeAttribute(null=True)  # ISO UTC; see StatementStatus.SEND_UNKNOWN
+    # ISO UTC, set by the claim (and the claim's token for the hand-over); absent on
+    # claims taken before hand-overs were recorded, which read send_unknown once expired.
+    claimed_at = UnicodeAttribute(null=True)
+    # ISO UTC: the claim's sender is about to call SES (docs/data-model.md). Past the
+    # claim's expiry, absent = nothing was sent (send_failed), present = send_unknown.
+    handed_to_ses_at = UnicodeAttribute(null=True)
     message_id = UnicodeAttribute(null=True)  # SES message id of the last send
     delivery = UnicodeAttribute(null=True)  # JSON: SES's last event about that send
     evidence = UnicodeAttribute(null=True)  # JSON: domain/review.py Evidence

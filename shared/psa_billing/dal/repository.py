@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
@@ -118,10 +119,25 @@ def _now() -> str:
 
 
 # Statuses in which a statement takes an adjustment or a void: not while it is being
-# emailed (a send whose outcome is unknown is stored as "sending" too), never once void.
+# emailed (a send whose outcome is unknown is stored as "sending" too), never once void;
+# a released claim (``_released_claim``) takes them too.
 _ADJUSTABLE = tuple(
     str(s) for s in StatementStatus if s not in (StatementStatus.SENDING, StatementStatus.VOID)
 )
+
+
+def _released_claim(now: datetime) -> Condition:
+    """A claim past its expiry whose sender never recorded handing the mail to SES
+    (docs/reliability.md "A sender that stops"): nothing was sent, it reads send_failed
+    (serde.delivery_status), and it may be claimed, adjusted or voided like one. Claims
+    taken before hand-overs were recorded have no ``claimed_at``: never released."""
+    released: Condition = (
+        (StatementItem.status == str(StatementStatus.SENDING))
+        & (StatementItem.claim_expires_at <= now.isoformat())
+        & StatementItem.claimed_at.exists()
+        & StatementItem.handed_to_ses_at.does_not_exist()
+    )
+    return released
 
 
 def _is_condition_failure(exc: Exception) -> bool:
@@ -415,7 +431,10 @@ class DynamoRepository:
                         StatementItem.status.set(str(StatementStatus.PENDING_REVIEW)),
                     ],
                     condition=(StatementItem.revision == adj.number - 1)
-                    & StatementItem.status.is_in(*_ADJUSTABLE),
+                    & (
+                        StatementItem.status.is_in(*_ADJUSTABLE)
+                        | _released_claim(datetime.now(UTC))
+                    ),
                 )
         except TransactWriteError as exc:
             if _is_condition_failure(exc):
@@ -445,7 +464,10 @@ class DynamoRepository:
                     target,
                     actions=actions,
                     condition=(StatementItem.revision == adj.number - 1)
-                    & StatementItem.status.is_in(*_ADJUSTABLE),
+                    & (
+                        StatementItem.status.is_in(*_ADJUSTABLE)
+                        | _released_claim(datetime.now(UTC))
+                    ),
                 )
                 if st.version > 1:
                     tx.update(
@@ -570,8 +592,10 @@ class DynamoRepository:
     ) -> Statement | None:
         """Conditional update: only one sender gets a revision, and a revision already
         sent is not sent again by accident (``again`` is an explicit re-send, which may
-        also take over a claim whose outcome is unknown). The claim expires after
-        CLAIM_SECONDS. Returns the claimed statement (without adjustments), or None."""
+        also take over a claim whose outcome is unknown). A released claim (expired, never
+        handed to SES) is sendable like send_failed. The claim expires after
+        CLAIM_SECONDS; ``claimed_at`` is its token for ``hand_to_ses``. Returns the
+        claimed statement (without adjustments), or None."""
         item = statement_handle(statement_id)
         now = datetime.now(UTC)
         sendable = [
@@ -581,7 +605,7 @@ class DynamoRepository:
         ]
         if again:
             sendable.append(str(StatementStatus.SENT))
-        condition = StatementItem.status.is_in(*sendable)
+        condition = StatementItem.status.is_in(*sendable) | _released_claim(now)
         if again:
             condition = condition | (
                 (StatementItem.status == str(StatementStatus.SENDING))
@@ -595,6 +619,8 @@ class DynamoRepository:
                     StatementItem.claim_expires_at.set(
                         (now + timedelta(seconds=CLAIM_SECONDS)).isoformat()
                     ),
+                    StatementItem.claimed_at.set(now.isoformat()),
+                    StatementItem.handed_to_ses_at.remove(),
                     StatementItem.send_attempts.add(1),
                 ],
                 condition=(
@@ -607,8 +633,30 @@ class DynamoRepository:
             raise
         return statement_from(item)
 
+    def hand_to_ses(self, statement_id: str, revision: int, claimed_at: datetime) -> bool:
+        """Record, just before calling SES, that this claim's mail is being handed to it:
+        from here on a sender that stops leaves an unknown outcome (send_unknown) rather
+        than a released claim. Only the claim taken at ``claimed_at`` (the same revision,
+        not expired, not taken over meanwhile) may; False when it may not, and the
+        caller must not send."""
+        now = datetime.now(UTC)
+        try:
+            statement_handle(statement_id).update(
+                actions=[StatementItem.handed_to_ses_at.set(now.isoformat())],
+                condition=(StatementItem.status == str(StatementStatus.SENDING))
+                & (StatementItem.claimed_revision == revision)
+                & (StatementItem.claimed_at == claimed_at.isoformat())
+                & (StatementItem.claim_expires_at > now.isoformat()),
+            )
+        except UpdateError as exc:
+            if _is_condition_failure(exc):
+                return False
+            raise
+        return True
+
     def mark_sent_by_person(self, statement_id: str, revision: int, actor: str) -> None:
-        """A person who checked that a mail whose outcome was unknown did arrive."""
+        """A person who checked that a mail whose outcome was unknown did arrive (a
+        released claim is not one: nothing was sent)."""
         item = statement_handle(statement_id)
         try:
             item.update(
@@ -621,7 +669,11 @@ class DynamoRepository:
                 ],
                 condition=(StatementItem.revision == revision)
                 & (StatementItem.status == str(StatementStatus.SENDING))
-                & (StatementItem.claim_expires_at <= datetime.now(UTC).isoformat()),
+                & (StatementItem.claim_expires_at <= datetime.now(UTC).isoformat())
+                & (
+                    StatementItem.handed_to_ses_at.exists()
+                    | StatementItem.claimed_at.does_not_exist()
+                ),
             )
         except UpdateError as exc:
             if _is_condition_failure(exc):

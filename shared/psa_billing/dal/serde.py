@@ -88,7 +88,7 @@ from psa_billing.domain.org import (
 )
 from psa_billing.domain.review import Evidence, StatementHistory, StatementSummary
 from psa_billing.domain.run import CustomerOutcome, Outcome, Run, RunStatus
-from psa_billing.domain.statement import Statement, StatementStatus
+from psa_billing.domain.statement import STOPPED_BEFORE_SES, Statement, StatementStatus
 from psa_billing.invoiceninja.ports import ClientMapping, PushRecord, Source, SourceKind
 from psa_billing.invoiceninja.wire import DocumentKind
 from psa_billing.logic.leases import ImportState
@@ -328,13 +328,23 @@ def adjustment_from(item: AdjustmentItem) -> Adjustment:
     )
 
 
-def _delivery_status(item: StatementItem) -> StatementStatus:
-    """A claim past its expiry with no outcome recorded reads as send_unknown."""
+def delivery_status(item: StatementItem) -> StatementStatus:
+    """A claim past its expiry with no outcome recorded (docs/reliability.md): released
+    as send_failed when its sender never recorded handing the mail to SES (nothing was
+    sent); send_unknown when it did, or when the claim predates hand-overs."""
     status = StatementStatus(item.status)
     expired = bool(item.claim_expires_at) and datetime.fromisoformat(
         item.claim_expires_at or ""
     ) <= datetime.now(UTC)
-    return StatementStatus.SEND_UNKNOWN if status is StatementStatus.SENDING and expired else status
+    if status is not StatementStatus.SENDING or not expired:
+        return status
+    if item.claimed_at and not item.handed_to_ses_at:
+        return StatementStatus.SEND_FAILED
+    return StatementStatus.SEND_UNKNOWN
+
+
+def _moment(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
 
 
 def statement_slot(item: StatementItem) -> tuple[int, bool]:
@@ -355,6 +365,10 @@ def statement_from(
     delivery_events: tuple[DeliveryEvent, ...] = (),
 ) -> Statement:
     lines_json, inputs_blob = item.lines, item.inputs
+    status = delivery_status(item)
+    last_error = item.last_error
+    if status is StatementStatus.SEND_FAILED and item.status == str(StatementStatus.SENDING):
+        last_error = STOPPED_BEFORE_SES  # a released claim: nothing reached SES
     if item.body_key:  # a very big month: lines and inputs are in S3
         lines_json, inputs_blob = (bodies or default_bodies()).get(item.body_key)
     return Statement(
@@ -365,7 +379,7 @@ def statement_from(
         customer_name=item.customer_name,
         period=Period.parse(item.period),
         currency=item.currency,
-        status=_delivery_status(item),
+        status=status,
         revision=int(item.revision),
         lines=lines_from_json(lines_json),
         subtotal=Decimal(item.subtotal),
@@ -378,7 +392,7 @@ def statement_from(
         run_id=item.run_id,
         inputs=inputs_from_blob(inputs_blob) if with_inputs else None,
         send_attempts=int(item.send_attempts or 0),
-        last_error=item.last_error,
+        last_error=last_error,
         sent_revision=None if item.sent_revision is None else int(item.sent_revision),
         sent_at=None if item.sent_at is None else datetime.fromisoformat(item.sent_at),
         adjustments=adjustments,
@@ -392,6 +406,9 @@ def statement_from(
             datetime.fromisoformat(item.void_notice_sent_at) if item.void_notice_sent_at else None
         ),
         void_notice_error=item.void_notice_error,
+        claimed_at=_moment(item.claimed_at),
+        handed_to_ses_at=_moment(item.handed_to_ses_at),
+        claim_expires_at=_moment(item.claim_expires_at),
     )
 
 

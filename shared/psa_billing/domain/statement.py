@@ -41,19 +41,27 @@ class StatementStatus(StrEnum):
     READY_TO_SEND = "ready_to_send"  # autoSend on: the run sends it right after rendering
     SENDING = "sending"  # claimed by one sender; nobody else may send this revision
     SENT = "sent"
-    SEND_FAILED = "send_failed"  # kept, with the error; can be sent again
-    # A claim that expired with no SES message id recorded: the sender stopped between
-    # claiming and recording the outcome, so nobody knows whether the mail went out. A
-    # person decides: send it again (explicitly) or mark it sent.
+    # Kept, with the error; can be sent again. Also how a claim reads once it expired
+    # before its sender recorded handing the mail to SES: nothing was sent.
+    SEND_FAILED = "send_failed"
+    # A claim that expired after its sender recorded handing the mail to SES but before
+    # it recorded SES's message id: nobody knows whether the mail went out. A person
+    # decides: send it again (explicitly) or mark it sent.
     SEND_UNKNOWN = "send_unknown"
     # docs/billing-rules.md "Void": kept with its number, lines, PDFs and history; nothing
     # is due; its entries and devices are billed again by the next run. Final.
     VOID = "void"
 
 
-# How long a sender may hold a revision's claim before its outcome counts as unknown
-# (the send function's timeout is 60 s; SES answers in well under a second).
+# How long a sender may hold a revision's claim before it is released (send_failed, when
+# the mail was never handed to SES) or its outcome counts as unknown (send_unknown). The
+# send function's timeout is 60 s; SES answers in well under a second.
 CLAIM_SECONDS = 600
+
+# The last error of a claim released because its sender stopped before the hand-over.
+STOPPED_BEFORE_SES = (
+    "the sender stopped before handing the mail to SES; nothing was sent, so it can be sent again"
+)
 
 
 def statement_id(org_id: str, customer_id: str, period: Period | str, version: int = 1) -> str:
@@ -75,7 +83,8 @@ def check_voidable(status: StatementStatus, statement: str) -> None:
         )
     if status is StatementStatus.SEND_UNKNOWN:
         raise StatementStateError(
-            f"statement {statement}: a send stopped before its outcome was recorded; "
+            f"statement {statement}: a send stopped after handing the mail to SES, before "
+            "its outcome was recorded; "
             "`statements mark-sent` or re-send it first, then void it"
         )
 
@@ -155,6 +164,13 @@ class Statement:
     # The void notice emailed to a customer who had been sent the statement.
     void_notice_sent_at: datetime | None = None
     void_notice_error: str | None = None
+    # The send claim of the current revision while one is held or was left behind
+    # (docs/reliability.md "A sender that stops"): when it was taken, when its sender
+    # recorded handing the mail to SES (None: it never did), and when it expires. What
+    # is known about a send_unknown.
+    claimed_at: datetime | None = None
+    handed_to_ses_at: datetime | None = None
+    claim_expires_at: datetime | None = None
 
     @property
     def is_void(self) -> bool:
@@ -225,6 +241,24 @@ class Statement:
             inputs=draft.inputs,
             customer_profile=draft.customer_profile,
         )
+
+    def claim_public(self) -> dict[str, Any] | None:
+        """What is known of the send claim while one is held or its outcome is unknown
+        (docs/reliability.md "A sender that stops"): when it was taken, when its sender
+        handed the mail to SES (null: not recorded) and when the claim expires."""
+        if self.status not in (StatementStatus.SENDING, StatementStatus.SEND_UNKNOWN):
+            return None
+        if self.claim_expires_at is None:
+            return None
+
+        def iso(moment: datetime | None) -> str | None:
+            return moment.isoformat() if moment else None
+
+        return {
+            "claimedAt": iso(self.claimed_at),
+            "handedToSesAt": iso(self.handed_to_ses_at),
+            "expiresAt": iso(self.claim_expires_at),
+        }
 
     def _void_public(self) -> dict[str, Any]:
         """Who voided it, when and why, and whether the customer was told."""

@@ -235,6 +235,7 @@ def statement_view(st: Statement, late: LateTime | None = None) -> dict[str, Any
             "sentRevision": st.sent_revision,
             "sentAt": st.sent_at.isoformat() if st.sent_at else None,
             "messageId": st.message_id,
+            "claim": st.claim_public(),
             "lastEvent": pub["delivery"],
             "events": pub["deliveryEvents"],
         },
@@ -551,6 +552,12 @@ def send(
         return done, sent, key
     if st.status is StatementStatus.SENDING:
         raise NotSendable(f"statement {statement_id} is being sent right now")
+    if st.status is StatementStatus.SEND_UNKNOWN and not again:
+        raise NotSendable(
+            f"statement {statement_id} revision {st.revision}: a send stopped after handing "
+            "the mail to SES and before its answer was recorded, so it may or may not have "
+            "arrived; check with the customer, then resend it or mark it sent"
+        )
     if st.status is StatementStatus.SENT and not again:
         raise NotSendable(
             f"statement {statement_id} revision {st.revision} was already sent; "

@@ -43,6 +43,11 @@ class SendRejectedError(BillingError):
     send-failed with the error, and can be sent again once the cause is fixed."""
 
 
+class ClaimLostError(BillingError):
+    """The sender's claim expired and was taken over before it handed the mail to SES:
+    it must not send (the new holder does)."""
+
+
 _TIME_KINDS = frozenset({LineKind.TICKET_TIME, LineKind.PROJECT_TIME, LineKind.INCLUDED_HOURS})
 _ADDED_KINDS = {LineKind.CREDIT: "credit", LineKind.CHARGE: "charge"}
 
@@ -258,8 +263,9 @@ def send_statement(
     """Email one rendered revision at most once. ``sent`` is False when it was already
     sent or is being sent by someone else (Step Functions retries and concurrent sends
     find the claim taken). AWS requests: UpdateItem (the claim, which returns the
-    statement), GetObject (the render step's PDF), SendEmail, UpdateItem; plus a Query
-    for an adjusted statement, whose adjustments are items of their own.
+    statement), GetObject (the render step's PDF), UpdateItem (the hand-over to SES),
+    SendEmail, TransactWriteItems (sent); plus a Query for an adjusted statement, whose
+    adjustments are items of their own.
 
     ``task.notice == "void"``: the void notice of a void statement instead
     (``send_void_notice``)."""
@@ -270,18 +276,23 @@ def send_statement(
     claimed = repo.claim_for_sending(task.statement_id, task.revision, again=task.again)
     if claimed is None:
         return SendResult(statement_id=task.statement_id, revision=task.revision, sent=False)
+    assert claimed.claimed_at is not None, "a claim records when it was taken"
     st = claimed
     if claimed.revision > 0:
         st = repo.get_statement(task.statement_id) or claimed
-    email_claimed(
-        st,
-        store.get(task.pdf_key),
-        repo=repo,
-        mailer=mailer,
-        org=orgs.get(st.org_id),
-        sender=sender,
-        sent_at=clock(),
-    )
+    try:
+        email_claimed(
+            st,
+            store.get(task.pdf_key),
+            repo=repo,
+            mailer=mailer,
+            org=orgs.get(st.org_id),
+            sender=sender,
+            sent_at=clock(),
+            claimed_at=claimed.claimed_at,
+        )
+    except ClaimLostError:
+        return SendResult(statement_id=task.statement_id, revision=task.revision, sent=False)
     return SendResult(statement_id=task.statement_id, revision=task.revision, sent=True)
 
 
@@ -333,9 +344,16 @@ def email_claimed(
     org: OrgSettings,
     sender: str,
     sent_at: datetime,
+    claimed_at: datetime,
 ) -> Statement:
-    """Build and send the mail of a revision this caller has claimed; record the outcome.
-    Returns the statement as it now stands."""
+    """Build and send the mail of a revision this caller claimed at ``claimed_at``;
+    record the outcome. Returns the statement as it now stands.
+
+    Just before SES is called the hand-over is recorded (docs/reliability.md "A sender
+    that stops"): a sender that stops before it leaves a claim that is released as
+    send_failed once it expires (nothing was sent); one that stops after it, a
+    send_unknown for a person to decide. Raises ClaimLostError, sending nothing, when
+    the claim was taken over meanwhile."""
     try:
         raw = build_statement_email(
             statement_view(st, org),
@@ -344,6 +362,23 @@ def email_claimed(
             pdf_filename="",  # named after the statement number
             sent_at=sent_at,
         )
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        repo.mark_send_failed(st.id, st.revision, error)
+        raise SendRejectedError(f"sending {st.id} r{st.revision} failed: {error}") from exc
+    try:
+        handed = repo.hand_to_ses(st.id, st.revision, claimed_at)
+    except Exception as exc:
+        # Nothing was sent: the claim is given back now, so a retry may take it at once.
+        error = f"the hand-over to SES was not recorded ({type(exc).__name__}: {exc})"
+        repo.mark_send_failed(st.id, st.revision, f"{error}; nothing was sent")
+        raise
+    if not handed:
+        raise ClaimLostError(
+            f"statement {st.id} r{st.revision}: this send's claim expired and was taken "
+            "over before the mail was handed to SES; nothing was sent by it"
+        )
+    try:
         message_id = mailer.send_raw(raw, sender=sender, to=st.billing_email)
     except TransientError as exc:
         # Throttled or unreachable: kept as send_failed; the state machine retries.

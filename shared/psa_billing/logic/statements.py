@@ -17,6 +17,7 @@ from psa_billing.logic.adjusting import (
     late_waiting,
 )
 from psa_billing.logic.delivery import (
+    ClaimLostError,
     StatementNotFoundError,
     email_claimed,
     render_revision,
@@ -194,9 +195,10 @@ def deliver(
         raise NotSendableError(f"statement {statement_id} is being sent right now")
     if st.status is StatementStatus.SEND_UNKNOWN and not again:
         raise NotSendableError(
-            f"statement {statement_id} revision {st.revision}: a send stopped before its "
-            "outcome was recorded, so it may or may not have arrived; check with the "
-            "customer, then `statements resend` it or `statements mark-sent` it"
+            f"statement {statement_id} revision {st.revision}: a send stopped after handing "
+            "the mail to SES and before its answer was recorded, so it may or may not have "
+            "arrived; check with the customer, then `statements resend` it or "
+            "`statements mark-sent` it"
         )
     if st.status is StatementStatus.SENT and not again:
         raise NotSendableError(
@@ -209,15 +211,20 @@ def deliver(
     claimed = repo.claim_for_sending(statement_id, st.revision, again=again)
     if claimed is None:
         raise NotSendableError(f"statement {statement_id} changed meanwhile; show it and retry")
-    return email_claimed(
-        replace(st, send_attempts=claimed.send_attempts),
-        pdf,
-        repo=repo,
-        mailer=mailer,
-        org=orgs.get(st.org_id),
-        sender=sender,
-        sent_at=clock(),
-    )
+    assert claimed.claimed_at is not None, "a claim records when it was taken"
+    try:
+        return email_claimed(
+            replace(st, send_attempts=claimed.send_attempts),
+            pdf,
+            repo=repo,
+            mailer=mailer,
+            org=orgs.get(st.org_id),
+            sender=sender,
+            sent_at=clock(),
+            claimed_at=claimed.claimed_at,
+        )
+    except ClaimLostError as exc:
+        raise NotSendableError(f"{exc}; show it and retry") from exc
 
 
 def _resend_void_notice(
@@ -255,6 +262,7 @@ def mark_sent(repo: StatementRepository, statement_id: str, *, actor: str) -> St
 
 
 def sendable(repo: StatementRepository, org_id: str, period: str) -> list[Statement]:
-    """Statements held for review, or whose last send failed."""
+    """Statements held for review, or whose last send failed (with a claim released
+    because its sender stopped before handing the mail to SES); never a send_unknown."""
     waiting = {StatementStatus.PENDING_REVIEW, StatementStatus.SEND_FAILED}
     return [s for s in repo.list_statements(org_id, period) if s.status in waiting]

@@ -334,3 +334,55 @@ def test_voiding_from_the_page_needs_a_reason_then_keeps_the_statement_with_noth
     assert twice.status_code == 409
     assert "void" in twice.text.lower()
     assert repo.get_statement(st.id).revision == after.revision
+
+
+def test_the_review_queue_and_the_statement_page_tell_a_released_claim_from_an_unknown_send(
+    api: Any, http: Any, repo: Any, make_user: Any, sign_in: Any, org_id: str
+) -> None:
+    """docs/reliability.md "A sender that stops": two senders stopped, one before handing
+    its mail to SES (send_failed, nothing sent), one after (send_unknown). The run page's
+    and the API's status filters find each under its own status; the page and the API
+    say what is known of the unknown one."""
+    from psa_billing.dal import keys
+    from psa_billing.dal.models import StatementItem
+    from tests.integration.api.conftest import bearer
+
+    released, unknown = seed(repo, org_id, ["c1", "c2"])
+    for st in (released, unknown):
+        claimed = repo.claim_for_sending(st.id, 0)
+        assert claimed is not None and claimed.claimed_at is not None
+        if st is unknown:
+            assert repo.hand_to_ses(st.id, 0, claimed.claimed_at)
+        item = StatementItem.get(keys.statement_pk(st.id), keys.STATEMENT_SK)
+        item.update(actions=[StatementItem.claim_expires_at.set("2000-01-01T00:00:00+00:00")])
+    client = _admin(api, make_user, org_id)
+
+    def queue(status: str) -> list[str]:
+        page = client.get("/admin/billing", params={"period": str(PERIOD), "status": status})
+        return [i.replace("%3A", ":") for i in _rows(page.text)]
+
+    assert queue("send_failed") == [released.id]
+    assert queue("send_unknown") == [unknown.id]
+
+    page = client.get(f"/statements/{unknown.id}").text
+    assert "Send unknown" in page and 'id="send-unknown"' in page
+    assert "<dt>Handed to SES</dt><dd>not recorded" not in page
+    released_page = client.get(f"/statements/{released.id}").text
+    assert "nothing was sent" in released_page and "Handed to SES" not in released_page
+
+    headers = bearer(sign_in(make_user({org_id: "ADMIN"})))
+    listed = http.get(
+        "/api/billing/statements",
+        params={"orgId": org_id, "period": str(PERIOD), "status": "send_unknown"},
+        headers=headers,
+    )
+    assert [s["id"] for s in listed.json()["items"]] == [unknown.id]
+    detail = http.get(f"/api/billing/statements/{unknown.id}", headers=headers).json()
+    claim = detail["delivery"]["claim"]
+    assert claim["claimedAt"] and claim["handedToSesAt"]
+    assert claim["expiresAt"].startswith("2000-01-01")
+    other = http.get(f"/api/billing/statements/{released.id}", headers=headers).json()
+    assert other["delivery"]["claim"] is None and other["status"] == "send_failed"
+    refused = http.post(f"/api/billing/statements/{unknown.id}/send", headers=headers)
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "not_sendable"
+    assert "may or may not have arrived" in refused.json()["error"]["message"]

@@ -46,6 +46,7 @@ STATUS_FILTERS = {
     "": "Any status",
     StatementStatus.PENDING_REVIEW.value: "Pending review",
     StatementStatus.SEND_FAILED.value: "Send failed",
+    StatementStatus.SEND_UNKNOWN.value: "Send unknown",
     StatementStatus.SENT.value: "Sent",
 }
 NOTICES = {
