@@ -60,6 +60,7 @@ class StatementRepo(Protocol):
     ) -> Statement | None: ...
     def append_adjustment(self, st: Statement, adj: Adjustment) -> None: ...
     def void_statement(self, st: Statement, adj: Adjustment) -> None: ...
+    def mark_sent_by_person(self, statement_id: str, revision: int, actor: str) -> None: ...
     def load_customer_period(
         self, org_id: str, customer_id: str, period: Period
     ) -> CustomerPeriodData | None: ...
@@ -570,6 +571,22 @@ def send(
     done = repo.get_statement(statement_id)
     assert done is not None
     return done, sent, key
+
+
+def mark_sent(repo: StatementRepo, principal: Principal, statement_id: str) -> Statement:
+    """docs/reliability.md "A sender that stops": a person who checked with the customer
+    that a mail whose outcome was unknown (send_unknown) did arrive records it as sent,
+    by name. Any other state is refused with the reason; nothing is emailed."""
+    st = visible_statement(repo, principal, statement_id, write=True)
+    if st.status is not StatementStatus.SEND_UNKNOWN:
+        raise NotSendable(
+            f"statement {statement_id} is {st.status}: only a send whose outcome is unknown "
+            "(send_unknown) can be marked sent"
+        )
+    repo.mark_sent_by_person(statement_id, st.revision, principal.actor)
+    done = repo.get_statement(statement_id)
+    assert done is not None
+    return done
 
 
 # --------------------------------------------------------------------------- runs

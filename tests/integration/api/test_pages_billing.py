@@ -386,3 +386,73 @@ def test_the_review_queue_and_the_statement_page_tell_a_released_claim_from_an_u
     refused = http.post(f"/api/billing/statements/{unknown.id}/send", headers=headers)
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "not_sendable"
     assert "may or may not have arrived" in refused.json()["error"]["message"]
+
+
+def _leave_claims(repo: Any, sts: list[Statement], handed: set[str]) -> None:
+    """Senders that stopped: each claim expired, after the hand-over to SES for ``handed``."""
+    from psa_billing.dal import keys
+    from psa_billing.dal.models import StatementItem
+
+    for st in sts:
+        claimed = repo.claim_for_sending(st.id, 0)
+        assert claimed is not None and claimed.claimed_at is not None
+        if st.id in handed:
+            assert repo.hand_to_ses(st.id, 0, claimed.claimed_at)
+        item = StatementItem.get(keys.statement_pk(st.id), keys.STATEMENT_SK)
+        item.update(actions=[StatementItem.claim_expires_at.set("2000-01-01T00:00:00+00:00")])
+
+
+def test_a_person_marks_an_unknown_send_as_sent_through_the_api_and_nothing_else(
+    api: Any, http: Any, repo: Any, make_user: Any, sign_in: Any, org_id: str
+) -> None:
+    """docs/reliability.md "A sender that stops": only a send_unknown can be marked sent;
+    by a billing role of its organisation; the actor is the signed-in person."""
+    from tests.integration.api.conftest import bearer
+
+    released, unknown = seed(repo, org_id, ["c1", "c2"])
+    _leave_claims(repo, [released, unknown], handed={unknown.id})
+    admin = make_user({org_id: "ADMIN"})
+    headers = bearer(sign_in(admin))
+
+    def mark(sid: str, h: dict[str, str]) -> Any:
+        return http.post(f"/api/billing/statements/{sid}/mark-sent", headers=h)
+
+    technician = bearer(sign_in(make_user({org_id: "TECHNICIAN"})))
+    assert mark(unknown.id, technician).status_code == 403
+    stranger = bearer(sign_in(make_user({"someone-else": "OWNER"})))
+    assert mark(unknown.id, stranger).status_code == 404
+    refused = mark(released.id, headers)  # nothing was sent: send it, don't mark it
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "not_sendable"
+    assert repo.get_statement(released.id).status is StatementStatus.SEND_FAILED
+
+    done = mark(unknown.id, headers)
+    assert done.status_code == 200, done.text
+    assert done.json()["status"] == "sent"
+    after = repo.get_statement(unknown.id)
+    assert after.status is StatementStatus.SENT and after.sent_revision == 0
+    assert admin.email in (after.last_error or "")
+    again = mark(unknown.id, headers)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "not_sendable"
+
+
+def test_the_statement_page_offers_mark_as_sent_only_for_an_unknown_send(
+    api: Any, repo: Any, make_user: Any, org_id: str
+) -> None:
+    (unknown, normal) = seed(repo, org_id, ["c1", "c2"])
+    _leave_claims(repo, [unknown], handed={unknown.id})
+    client = _admin(api, make_user, org_id)
+    assert "/mark-sent" not in client.get(f"/statements/{normal.id}").text
+    page = client.get(f"/statements/{unknown.id}").text
+    assert f'action="/statements/{unknown.id}/resend"' in page  # sent again only on purpose
+    key = re.search(
+        r'action="/statements/[^"]+/mark-sent".*?name="idem" value="([^"]+)"', page, re.S
+    )
+    assert key, "the page offers Mark as sent"
+    data = {"csrf_token": csrf_of(page), "idem": key.group(1)}
+    done = client.post(f"/statements/{unknown.id}/mark-sent", data=data)
+    assert done.status_code == 303, done.text
+    shown = client.get(done.headers["location"]).text
+    assert "Recorded as sent" in shown and "/mark-sent" not in shown
+    assert repo.get_statement(unknown.id).status is StatementStatus.SENT
+    twice = client.post(f"/statements/{unknown.id}/mark-sent", data={**data, "idem": "b" * 32})
+    assert twice.status_code == 409 and "only a send whose outcome is unknown" in twice.text

@@ -1,4 +1,5 @@
-"""Statements: list (paged), one, its PDF, the period's CSV, adjust, send, resend."""
+"""Statements: list (paged), one, its PDF, the period's CSV, adjust, void, send, resend,
+mark sent."""
 
 from __future__ import annotations
 
@@ -288,6 +289,44 @@ def send(
     statement_id: StatementId,
 ) -> JSONResponse:
     return _send(principal, repo, workers, idem, key, route, statement_id, again=False, ctx=ctx)
+
+
+@router.post(
+    "/statements/{statement_id}/mark-sent",
+    response_model=StatementPublic,
+    responses=documented(401, 403, 404, 409),
+    summary="Record that a send whose outcome was unknown (send_unknown) did arrive",
+    description=(
+        "For a statement whose sender stopped after handing the mail to SES and before "
+        "SES's answer was recorded: a person who checked with the customer records it as "
+        "sent (the actor is the signed-in user). Nothing is emailed. Any other status is "
+        "a 409 not_sendable with the reason."
+    ),
+)
+def mark_sent(
+    principal: CurrentPrincipal,
+    repo: Repository,
+    idem: Idem,
+    key: IdempotencyKey,
+    route: Route,
+    ctx: LambdaCtx,
+    statement_id: StatementId,
+) -> JSONResponse:
+    def work() -> tuple[int, dict[str, Any]]:
+        st = uc.mark_sent(repo, principal, statement_id)
+        return 200, StatementPublic.model_validate(uc.statement_view(st)).model_dump(
+            by_alias=True, mode="json"
+        )
+
+    status, doc = idem.run(
+        key,
+        principal=principal.subject,
+        route=f"{route} {statement_id}",
+        body={},
+        work=work,
+        lambda_context=ctx,
+    )
+    return JSONResponse(doc, status_code=status)
 
 
 @router.post(

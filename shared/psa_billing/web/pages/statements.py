@@ -28,7 +28,7 @@ from psa_billing.dal.failures import ConcurrentChangeError, WorkerFailedError
 from psa_billing.domain.errors import BillingError
 from psa_billing.domain.late import LateTime
 from psa_billing.domain.model import LineKind
-from psa_billing.domain.statement import Statement
+from psa_billing.domain.statement import Statement, StatementStatus
 from psa_billing.logic import billing_api as uc
 from psa_billing.logic.adjusting import late_waiting
 from psa_billing.web.csrf import Form
@@ -64,6 +64,7 @@ DONE = {
     "adjusted": "The adjustment was added and a new revision made.",
     "sent": "The statement was emailed.",
     "resent": "The statement was emailed again.",
+    "marked_sent": "Recorded as sent: the customer has the mail.",
     "voided": (
         "The statement was voided. The next run for its month bills the period on a new statement."
     ),
@@ -144,7 +145,9 @@ def _statement_page(
             "values": values or {},
             "errors": errors or {},
             "kinds": KINDS,
-            "sent_before": st.sent_revision is not None,
+            # A send whose outcome is unknown is sent again only on purpose (Re-send).
+            "sent_before": st.sent_revision is not None
+            or st.status is StatementStatus.SEND_UNKNOWN,
             "can_write": st.org_id in page.principal.billing_write_orgs(),
             "late": view.get("lateWaiting"),
             "is_void": st.is_void,
@@ -315,6 +318,38 @@ def resend(
     statement_id: StatementId,
 ) -> Response:
     return _send(request, page, form, repo, workers, idem, statement_id, again=True)
+
+
+@router.post("/statements/{statement_id}/mark-sent")
+def mark_sent(
+    request: Request,
+    page: PageSessionDep,
+    form: CheckedForm,
+    repo: Repository,
+    idem: Idem,
+    statement_id: StatementId,
+) -> Response:
+    """A person who checked with the customer records a send_unknown as sent (the same
+    use case as the API's route)."""
+
+    def work() -> tuple[int, dict[str, Any]]:
+        done = uc.mark_sent(repo, page.principal, statement_id)
+        return 200, {"revision": done.revision}
+
+    try:
+        idem.run(
+            _one_time_key(form),
+            principal=page.principal.subject,
+            route=f"page mark-sent {statement_id}",
+            body={},
+            work=work,
+        )
+    except (BillingError, ApiError) as exc:
+        status = (status_for(exc) or (409, ""))[0]
+        if status == 404:
+            raise
+        return error_page(request, status, title="Not recorded as sent", message=str(exc))
+    return RedirectResponse(f"/statements/{statement_id}?done=marked_sent#delivery", 303)
 
 
 @router.post("/statements/{statement_id}/void")
