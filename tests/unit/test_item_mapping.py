@@ -124,3 +124,51 @@ def test_the_check_finds_an_item_built_elsewhere() -> None:
         "StatementItem(...)",
     ]
     assert [w for _, w in _attribute_writes(tree, _attribute_names())] == ["item.status = ..."]
+
+
+def test_the_bill_step_asks_dynamodb_for_every_attribute_entry_from_reads() -> None:
+    """dal/serde.ENTRY_ATTRIBUTES is the entries Query's projection: an attribute that
+    entry_from reads but the projection leaves out would read as missing, silently."""
+    from psa_billing.dal import serde
+
+    tree = ast.parse(inspect.getsource(serde.entry_from))
+    read = {
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "item"
+    }
+    assert read, "entry_from reads the item's attributes"
+    assert read <= set(serde.ENTRY_ATTRIBUTES), read - set(serde.ENTRY_ATTRIBUTES)
+    assert "kind" in serde.ENTRY_ATTRIBUTES  # the index query picks the class by it
+
+
+def test_an_entry_read_through_the_projection_is_the_entry_that_was_stored() -> None:
+    from datetime import date
+
+    from psa_billing.dal import serde
+    from psa_billing.dal.models import TimeEntryItem
+
+    full = TimeEntryItem(
+        pk="ORG#o#TE#e1",
+        sk="#",
+        gsi1pk="ORG#o#CUST#c",
+        gsi1sk="TE#2026-10-03#e1",
+        org_id="o",
+        record_id="e1",
+        customer_id="c",
+        date=date(2026, 10, 3).isoformat(),
+        minutes=95,
+        billable=True,
+        ticket_id="t-1",
+        project_id="p-1",
+        description="Replaced the switch",
+        user_id="u-7",
+    )
+    raw = full.serialize()
+    projected = {k: v for k, v in raw.items() if k in serde.ENTRY_ATTRIBUTES}
+    assert len(projected) < len(raw)
+    got = serde.entry_from(TimeEntryItem.from_raw_data(projected))
+    assert got == serde.entry_from(TimeEntryItem.from_raw_data(raw))
+    assert got.minutes == 95 and got.project_id == "p-1" and got.user_id == "u-7"

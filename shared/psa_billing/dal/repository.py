@@ -47,6 +47,7 @@ from psa_billing.dal.models import (
 )
 from psa_billing.dal.records import OrgRun
 from psa_billing.dal.serde import (
+    ENTRY_ATTRIBUTES,
     adjustment_from,
     adjustment_item,
     contract_from,
@@ -221,7 +222,9 @@ class DynamoRepository:
         low, high = keys.entries_between(period.first_day, period.last_day)
         entries: list[TimeEntry] = [
             entry_from(item)
-            for item in TimeEntryItem.customer_view.query(view, Item.gsi1sk.between(low, high))
+            for item in TimeEntryItem.customer_view.query(
+                view, Item.gsi1sk.between(low, high), attributes_to_get=list(ENTRY_ATTRIBUTES)
+            )
             if isinstance(item, TimeEntryItem)
         ]
         return CustomerPeriodData(

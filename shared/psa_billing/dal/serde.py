@@ -181,6 +181,24 @@ def contract_from(item: ContractItem) -> Contract:
     )
 
 
+# What entry_from reads, and so all the bill step asks DynamoDB for (a
+# ProjectionExpression): the keys, the index keys, the organisation and the customer are
+# known to the caller. 42% fewer bytes, and about 28% less of the CPU the bill Lambda
+# spends parsing and building the items: 15-16 s instead of 21-22 s per 200,000 entries
+# (bench/bench_entry_reads.py). tests/unit/test_item_mapping.py keeps the two in step.
+ENTRY_ATTRIBUTES = (
+    "kind",  # the discriminator: the index query returns items by their class
+    "record_id",
+    "date",
+    "minutes",
+    "billable",
+    "ticket_id",
+    "project_id",
+    "description",
+    "user_id",
+)
+
+
 def entry_from(item: TimeEntryItem) -> TimeEntry:
     return TimeEntry(
         id=item.record_id,
