@@ -147,7 +147,8 @@ def test_a_revision_can_be_claimed_for_sending_only_once(repo: Any, org_id: str)
     granted = [c for c in claims if c is not None]
     assert len(granted) == 1
     assert granted[0].billing_email == "ap@muller.example"
-    repo.mark_sent(st.id, 0, "ses-message-1")
+    assert granted[0].claimed_at is not None
+    assert repo.mark_sent(st.id, 0, "ses-message-1", granted[0].claimed_at)
     assert repo.claim_for_sending(st.id, 0) is None
     assert repo.get_statement(st.id).sent_revision == 0
 
@@ -262,6 +263,123 @@ def test_a_claim_taken_before_hand_overs_were_recorded_stays_send_unknown(
 
     assert repo.get_statement(claimed.id).status is StatementStatus.SEND_UNKNOWN
     assert repo.claim_for_sending(claimed.id, 0) is None
+
+
+def _taken_over(repo: Any, org_id: str) -> tuple[Statement, Statement]:
+    """A sender's claim (handed to SES) that expired and was taken over by an explicit
+    re-send: the stale claim and the newer one."""
+    stale = _claimed(repo, org_id)
+    assert stale.claimed_at is not None
+    assert repo.hand_to_ses(stale.id, 0, stale.claimed_at)
+    _expire_claim(stale.id)
+    newer = repo.claim_for_sending(stale.id, 0, again=True)
+    assert newer is not None and newer.claimed_at not in (None, stale.claimed_at)
+    return stale, newer
+
+
+def _stored(statement_id: str) -> dict[str, Any]:
+    from psa_billing.dal.models import StatementItem
+
+    item = StatementItem.get(keys.statement_pk(statement_id), keys.STATEMENT_SK)
+    return {k: v for k, v in item.attribute_values.items() if k != "inputs"}
+
+
+def test_a_stale_senders_outcome_is_refused_and_the_newer_claim_is_untouched(
+    repo: Any, org_id: str
+) -> None:
+    """docs/reliability.md "Fenced outcomes": the outcome writes are conditional on the
+    claim they were made under. A sender whose claim was taken over may record neither
+    "sent" (its mail's message id included) nor "failed" (which would release the newer
+    claim mid-send to a third sender: a double mail); the newer claim's state stays
+    exactly as it was, and its own outcome is recorded."""
+    from psa_billing.dal.delivery import DynamoDeliveryLog
+    from psa_billing.domain.statement import StatementStatus
+
+    stale, newer = _taken_over(repo, org_id)
+    assert stale.claimed_at is not None and newer.claimed_at is not None
+    before = _stored(stale.id)
+
+    assert not repo.mark_sent(stale.id, 0, "ses-stale", stale.claimed_at)
+    assert not repo.mark_send_failed(stale.id, 0, "SES said no", stale.claimed_at)
+
+    assert _stored(stale.id) == before
+    assert repo.get_statement(stale.id).status is StatementStatus.SENDING
+    assert repo.claim_for_sending(stale.id, 0) is None, "no third sender"
+    assert DynamoDeliveryLog().find_message("ses-stale") is None
+    assert repo.hand_to_ses(stale.id, 0, newer.claimed_at)
+    assert repo.mark_sent(stale.id, 0, "ses-newer", newer.claimed_at)
+    sent = repo.get_statement(stale.id)
+    assert sent.status is StatementStatus.SENT and sent.message_id == "ses-newer"
+    assert not repo.mark_send_failed(stale.id, 0, "too late", newer.claimed_at), "once sent"
+
+
+def test_a_sender_whose_claim_only_expired_still_records_its_outcome(
+    repo: Any, org_id: str
+) -> None:
+    """Nobody took the claim over: the outcome is still this sender's (its mail did go
+    out), so it is recorded rather than left as send_unknown."""
+    from psa_billing.domain.statement import StatementStatus
+
+    claimed = _claimed(repo, org_id)
+    assert claimed.claimed_at is not None
+    assert repo.hand_to_ses(claimed.id, 0, claimed.claimed_at)
+    _expire_claim(claimed.id)
+    assert repo.get_statement(claimed.id).status is StatementStatus.SEND_UNKNOWN
+
+    assert repo.mark_sent(claimed.id, 0, "ses-late", claimed.claimed_at)
+    assert repo.get_statement(claimed.id).status is StatementStatus.SENT
+
+
+def test_a_released_claim_voided_meanwhile_stays_void_when_its_sender_reports(
+    repo: Any, org_id: str
+) -> None:
+    """A released claim may be voided (or adjusted); the stopped sender waking up to
+    report a failure must not turn the void statement back into send_failed."""
+    from psa_billing.domain.statement import StatementStatus
+    from psa_billing.logic.adjusting import build_void
+
+    claimed = _claimed(repo, org_id)
+    assert claimed.claimed_at is not None
+    _expire_claim(claimed.id)
+    st = repo.get_statement(claimed.id)
+    repo.void_statement(
+        st, build_void(st, at="2026-11-03T10:00:00+00:00", actor="ann", reason="dup")
+    )
+
+    assert not repo.mark_send_failed(claimed.id, 0, "build failed", claimed.claimed_at)
+    assert not repo.mark_sent(claimed.id, 0, "ses-x", claimed.claimed_at)
+    assert repo.get_statement(claimed.id).status is StatementStatus.VOID
+
+
+def test_a_mark_sent_retried_after_a_lost_answer_changes_nothing(
+    repo: Any, org_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """mark_sent retries transient errors itself; the first write landed but its answer
+    was lost, so the retry finds its own write under the same claim and succeeds."""
+    from botocore.exceptions import ReadTimeoutError
+
+    from psa_billing.dal import repository
+    from psa_billing.domain.statement import StatementStatus
+
+    lost: list[bool] = []
+
+    class LosesTheFirstAnswer(repository.TransactWrite):  # type: ignore[misc]
+        def __exit__(self, *exc: Any) -> None:
+            super().__exit__(*exc)
+            if not lost:
+                lost.append(True)
+                raise ReadTimeoutError(endpoint_url="http://dynamodb")
+
+    claimed = _claimed(repo, org_id)
+    assert claimed.claimed_at is not None
+    assert repo.hand_to_ses(claimed.id, 0, claimed.claimed_at)
+    monkeypatch.setattr(repository, "TransactWrite", LosesTheFirstAnswer)
+
+    assert repo.mark_sent(claimed.id, 0, "ses-1", claimed.claimed_at)
+
+    assert lost == [True]
+    sent = repo.get_statement(claimed.id)
+    assert sent.status is StatementStatus.SENT and sent.message_id == "ses-1"
 
 
 def test_statements_are_listed_by_period_across_shards(repo: Any, org_id: str) -> None:

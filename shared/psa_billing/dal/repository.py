@@ -702,10 +702,26 @@ class DynamoRepository:
             if not _is_condition_failure(exc):
                 raise
 
-    def mark_sent(self, statement_id: str, revision: int, message_id: str) -> None:
+    @staticmethod
+    def _this_claim(revision: int, claimed_at: datetime) -> Condition:
+        """The claim a sender took at ``claimed_at`` for ``revision`` (its token), still
+        the statement's: not taken over by another sender since (a new claim has a new
+        ``claimed_at``), the statement not adjusted or voided meanwhile."""
+        this: Condition = (StatementItem.claimed_revision == revision) & (
+            StatementItem.claimed_at == claimed_at.isoformat()
+        )
+        return this
+
+    def mark_sent(
+        self, statement_id: str, revision: int, message_id: str, claimed_at: datetime
+    ) -> bool:
         """The send's outcome and, in the same TransactWriteItems (one request), the
         SES message id's item, by which SES's later events about this mail find the
-        statement (dal/delivery.py)."""
+        statement (dal/delivery.py). Only under the claim taken at ``claimed_at``, while
+        it is the statement's (docs/reliability.md "Fenced outcomes"): False, writing
+        nothing, when another sender took the claim over meanwhile (the newer claim
+        records its own outcome). A claim that merely expired, not taken over, is still
+        this sender's: its outcome is recorded (the mail did go out)."""
         item = statement_handle(statement_id)
         actions: list[Action] = [
             StatementItem.status.set(str(StatementStatus.SENT)),
@@ -716,7 +732,11 @@ class DynamoRepository:
             StatementItem.claim_expires_at.remove(),
             StatementItem.delivery.remove(),  # no event about this new mail yet
         ]
-        condition = StatementItem.claimed_revision == revision
+        # "sent" too: a retry after a lost answer finds its own write (same claim), and a
+        # person who marked this claim's unknown outcome sent is given the message id.
+        condition = self._this_claim(revision, claimed_at) & StatementItem.status.is_in(
+            str(StatementStatus.SENDING), str(StatementStatus.SENT)
+        )
         org_id = statement_id.split(":", 1)[0]
 
         def write() -> None:
@@ -734,22 +754,37 @@ class DynamoRepository:
         for attempt in range(MARK_SENT_ATTEMPTS):
             try:
                 write()
-                return
+                return True
             except Exception as exc:
+                if _is_condition_failure(exc):
+                    return False
                 if not is_transient(exc) or attempt == MARK_SENT_ATTEMPTS - 1:
                     raise
                 time.sleep(0.05 * 2**attempt * random.uniform(0.5, 1.0))
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def mark_send_failed(self, statement_id: str, revision: int, error: str) -> None:
-        item = statement_handle(statement_id)
-        item.update(
-            actions=[
-                StatementItem.status.set(str(StatementStatus.SEND_FAILED)),
-                StatementItem.last_error.set(error[:1000]),
-                StatementItem.claim_expires_at.remove(),
-            ],
-            condition=StatementItem.claimed_revision == revision,
-        )
+    def mark_send_failed(
+        self, statement_id: str, revision: int, error: str, claimed_at: datetime
+    ) -> bool:
+        """The send under the claim taken at ``claimed_at`` failed (nothing was sent):
+        kept with the error, the claim given back. False, writing nothing, when that
+        claim is no longer the statement's (taken over, or the released claim adjusted
+        or voided meanwhile)."""
+        try:
+            statement_handle(statement_id).update(
+                actions=[
+                    StatementItem.status.set(str(StatementStatus.SEND_FAILED)),
+                    StatementItem.last_error.set(error[:1000]),
+                    StatementItem.claim_expires_at.remove(),
+                ],
+                condition=self._this_claim(revision, claimed_at)
+                & (StatementItem.status == str(StatementStatus.SENDING)),
+            )
+        except UpdateError as exc:
+            if _is_condition_failure(exc):
+                return False
+            raise
+        return True
 
     # -- runs ---------------------------------------------------------------------------
 

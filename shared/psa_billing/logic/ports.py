@@ -89,8 +89,18 @@ class SendRepository(VoidNoticeRepository, Protocol):
         self, statement_id: str, revision: int, *, again: bool = False
     ) -> Statement | None: ...
     def hand_to_ses(self, statement_id: str, revision: int, claimed_at: datetime) -> bool: ...
-    def mark_sent(self, statement_id: str, revision: int, message_id: str) -> None: ...
-    def mark_send_failed(self, statement_id: str, revision: int, error: str) -> None: ...
+    def mark_sent(
+        self, statement_id: str, revision: int, message_id: str, claimed_at: datetime
+    ) -> bool:
+        """Under the claim taken at ``claimed_at`` only; False when it was taken over."""
+        ...
+
+    def mark_send_failed(
+        self, statement_id: str, revision: int, error: str, claimed_at: datetime
+    ) -> bool:
+        """Under the claim taken at ``claimed_at`` only; False when it is no longer the
+        statement's."""
+        ...
 
 
 class StatementRepository(SendRepository, RenderRepository, Protocol):

@@ -18,6 +18,7 @@ from psa_billing.logic.adjusting import (
 )
 from psa_billing.logic.delivery import (
     ClaimLostError,
+    OutcomeRefusedError,
     StatementNotFoundError,
     email_claimed,
     render_revision,
@@ -223,6 +224,8 @@ def deliver(
             sent_at=clock(),
             claimed_at=claimed.claimed_at,
         )
+    except OutcomeRefusedError as exc:
+        raise NotSendableError(str(exc)) from exc
     except ClaimLostError as exc:
         raise NotSendableError(f"{exc}; show it and retry") from exc
 
