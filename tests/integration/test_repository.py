@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -380,6 +380,117 @@ def test_a_mark_sent_retried_after_a_lost_answer_changes_nothing(
     assert lost == [True]
     sent = repo.get_statement(claimed.id)
     assert sent.status is StatementStatus.SENT and sent.message_id == "ses-1"
+
+
+def _voided(repo: Any, org_id: str) -> Statement:
+    from tests.support import sent_then_voided
+
+    _import(repo, _doc(org_id))
+    st = _statement(repo, org_id, "run-1")
+    repo.create_statement(st, CustomerOutcome("run-1", org_id, "c1", Outcome.BILLED, st.id))
+    return sent_then_voided(repo, st.id)
+
+
+def test_a_void_notice_is_claimed_by_one_sender_and_handed_over_only_under_its_claim(
+    repo: Any, org_id: str
+) -> None:
+    """docs/data-model.md "Send claims", the void notice: one claim at a time; the
+    hand-over to SES and the outcome are written under the claim's token only."""
+    from psa_billing.domain.statement import VoidNoticeState
+
+    st = _voided(repo, org_id)
+    assert st.void_notice is VoidNoticeState.NOT_SENT
+    claims: list[Any] = []
+    threads = [
+        threading.Thread(target=lambda: claims.append(repo.claim_void_notice(st.id)))
+        for _ in range(5)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    (token,) = [c for c in claims if c is not None]
+    assert repo.get_statement(st.id).void_notice is VoidNoticeState.SENDING
+    assert repo.claim_void_notice(st.id, anyway=True) is None, "held: not even anyway"
+    other = token - timedelta(seconds=1)
+    assert not repo.hand_void_notice_to_ses(st.id, other), "not this claim"
+    assert not repo.mark_void_notice_sent(st.id, "ses-x", other)
+    assert not repo.mark_void_notice_failed(st.id, "no", other)
+    assert repo.hand_void_notice_to_ses(st.id, token)
+    assert repo.mark_void_notice_sent(st.id, "ses-notice", token)
+    assert repo.mark_void_notice_sent(st.id, "ses-notice", token), "a retry: the same write"
+    sent = repo.get_statement(st.id)
+    assert sent.void_notice is VoidNoticeState.SENT and sent.void_notice_sent_at is not None
+    assert repo.claim_void_notice(st.id, anyway=True) is None, "sent: never again"
+
+
+def test_an_expired_void_notice_claim_without_hand_over_is_released_to_the_next_sender(
+    repo: Any, org_id: str
+) -> None:
+    """A notice sender that stopped before the hand-over sent nothing: its claim is taken
+    again (a re-send), and the stopped sender, waking up, may neither hand over nor
+    record an outcome over the new claim."""
+    from psa_billing.domain.statement import NOTICE_STOPPED_BEFORE_SES, VoidNoticeState
+    from tests.support import leave_notice_claim
+
+    st = _voided(repo, org_id)
+    stale = leave_notice_claim(repo, st.id, handed=False)
+    released = repo.get_statement(st.id)
+    assert released.void_notice is VoidNoticeState.RELEASED
+    assert released.void_notice_error == NOTICE_STOPPED_BEFORE_SES
+
+    newer = repo.claim_void_notice(st.id)
+    assert newer is not None
+    assert not repo.hand_void_notice_to_ses(st.id, stale)
+    assert not repo.mark_void_notice_failed(st.id, "late failure", stale)
+    assert not repo.mark_void_notice_sent(st.id, "ses-stale", stale)
+    assert repo.get_statement(st.id).void_notice is VoidNoticeState.SENDING
+    assert repo.mark_void_notice_failed(st.id, "MessageRejected", newer)
+    failed = repo.get_statement(st.id)
+    assert failed.void_notice is VoidNoticeState.FAILED
+    assert failed.void_notice_error == "MessageRejected"
+    assert repo.claim_void_notice(st.id) is not None, "a failed notice is sent again"
+
+
+def test_an_expired_void_notice_claim_after_the_hand_over_is_unknown_until_a_person_decides(
+    repo: Any, org_id: str
+) -> None:
+    """Handed to SES, its answer never recorded: no plain re-send takes it (a second
+    notice), only one the person sends anyway; a person may mark it sent instead (only
+    such a notice)."""
+    from psa_billing.dal.failures import ConcurrentChangeError
+    from psa_billing.domain.statement import VoidNoticeState
+    from tests.support import leave_notice_claim
+
+    st = _voided(repo, org_id)
+    with pytest.raises(ConcurrentChangeError, match="not one whose outcome is unknown"):
+        repo.mark_void_notice_sent_by_person(st.id, "ann")  # never tried: nothing to mark
+    leave_notice_claim(repo, st.id, handed=True)
+    unknown = repo.get_statement(st.id)
+    assert unknown.void_notice is VoidNoticeState.UNKNOWN
+    notice = unknown.void_notice_public()
+    assert notice is not None and notice["claimedAt"] and notice["handedToSesAt"]
+    assert repo.claim_void_notice(st.id) is None, "not sent twice without a decision"
+
+    repo.mark_void_notice_sent_by_person(st.id, "ann")
+    marked = repo.get_statement(st.id)
+    assert marked.void_notice is VoidNoticeState.SENT and marked.void_notice_marked_by == "ann"
+    with pytest.raises(ConcurrentChangeError):
+        repo.mark_void_notice_sent_by_person(st.id, "ann")
+
+
+def test_an_unknown_void_notice_sent_anyway_is_claimed_afresh(repo: Any, org_id: str) -> None:
+    from psa_billing.domain.statement import VoidNoticeState
+    from tests.support import leave_notice_claim
+
+    st = _voided(repo, org_id)
+    stale = leave_notice_claim(repo, st.id, handed=True)
+    token = repo.claim_void_notice(st.id, anyway=True)
+    assert token is not None and token != stale
+    again = repo.get_statement(st.id)
+    assert again.void_notice is VoidNoticeState.SENDING and again.void_notice_handed_at is None
+    assert not repo.mark_void_notice_sent(st.id, "ses-stale", stale), "the stopped sender"
+    assert repo.hand_void_notice_to_ses(st.id, token)
 
 
 def test_statements_are_listed_by_period_across_shards(repo: Any, org_id: str) -> None:

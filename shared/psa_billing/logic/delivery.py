@@ -325,13 +325,33 @@ def send_void_notice(
     """docs/billing-rules.md "Void": a customer who had been sent the statement is told,
     once, that it is void and nothing is due, with its PDF stamped VOID attached
     (``task.pdf_key``, the void revision's). ``sent`` is False when the notice was sent
-    already or another sender holds it. A failure is recorded on the statement and the
-    claim given back, so it can be sent again (`statements resend`)."""
-    if not repo.claim_void_notice(task.statement_id):
+    already, another sender holds it, or its outcome is unknown (``task.again``: a
+    person sends it anyway). As a statement's send (``email_claimed``): the hand-over
+    to SES is recorded just before SES is called, and every outcome is written under
+    the notice's own claim. A failure is recorded on the statement and the claim given
+    back, so it can be sent again (`statements resend`). AWS requests: UpdateItem
+    (claim), Query (the statement), GetObject (the PDF), UpdateItem (hand-over),
+    SendEmail, UpdateItem (sent)."""
+    claimed_at = repo.claim_void_notice(task.statement_id, anyway=task.again)
+    if claimed_at is None:
         return SendResult(statement_id=task.statement_id, revision=task.revision, sent=False)
     st = repo.get_statement(task.statement_id)
     if st is None:
         raise StatementNotFoundError(f"statement {task.statement_id!r} does not exist")
+    skipped = SendResult(statement_id=st.id, revision=task.revision, sent=False)
+
+    def failed(error: str) -> bool:
+        if repo.mark_void_notice_failed(st.id, error, claimed_at):
+            return True
+        LOGGER.warning(
+            "the void notice of %s failed (%s) but its claim (taken at %s) had been taken "
+            "over meanwhile; not recorded",
+            st.id,
+            error[:200],
+            claimed_at.isoformat(),
+        )
+        return False
+
     try:
         raw = build_void_notice_email(
             statement_view(st, orgs.get(st.org_id)),
@@ -339,15 +359,43 @@ def send_void_notice(
             sent_at=clock(),
             pdf=store.get(task.pdf_key),
         )
-        message_id = mailer.send_raw(raw, sender=sender, to=st.billing_email)
     except TransientError as exc:
-        repo.mark_void_notice_failed(st.id, str(exc))
+        if not failed(str(exc)):
+            return skipped
         raise
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
-        repo.mark_void_notice_failed(st.id, error)
+        if not failed(error):
+            return skipped
         raise SendRejectedError(f"the void notice of {st.id} failed: {error}") from exc
-    repo.mark_void_notice_sent(st.id, message_id)
+    try:
+        handed = repo.hand_void_notice_to_ses(st.id, claimed_at)
+    except Exception as exc:
+        failed(
+            f"the hand-over to SES was not recorded ({type(exc).__name__}: {exc}); nothing was sent"
+        )
+        raise
+    if not handed:  # the claim expired and was taken over: the new holder sends
+        return skipped
+    try:
+        message_id = mailer.send_raw(raw, sender=sender, to=st.billing_email)
+    except TransientError as exc:
+        if not failed(str(exc)):
+            return skipped
+        raise
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        if not failed(error):
+            return skipped
+        raise SendRejectedError(f"the void notice of {st.id} failed: {error}") from exc
+    if not repo.mark_void_notice_sent(st.id, message_id, claimed_at):
+        LOGGER.warning(
+            "the void notice of %s: SES accepted it (message id %s) but its claim (taken at "
+            "%s) had been taken over meanwhile; the newer claim records the outcome",
+            st.id,
+            message_id,
+            claimed_at.isoformat(),
+        )
     return SendResult(statement_id=st.id, revision=task.revision, sent=True)
 
 
