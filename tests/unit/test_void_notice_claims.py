@@ -154,3 +154,31 @@ def test_a_notice_marked_sent_by_a_person_says_who() -> None:
     st = replace(_read(_void(sent=1)), void_notice_marked_by="ann@example.com")
     notice = st.void_notice_public()
     assert notice is not None and notice["markedSentBy"] == "ann@example.com"
+
+
+def _shown(st: Statement) -> str:
+    import click
+    from click.testing import CliRunner
+
+    from psa_billing_dev.cli.report import print_statement
+
+    @click.command()
+    def show() -> None:
+        print_statement(st)
+
+    return CliRunner().invoke(show).output
+
+
+def test_statements_show_says_where_the_void_notice_stands_and_what_to_do() -> None:
+    unknown = _void(claimed=EXPIRED, handed=EXPIRED)
+    shown = _shown(_read(unknown))
+    assert "void notice unknown" in shown and "statements resend --anyway" in shown
+    assert f"notice claim taken {unknown.void_notice_claimed_at}" in shown
+    assert f"handed to SES {unknown.void_notice_handed_at}" in shown
+    released = _shown(_read(_void(claimed=EXPIRED)))
+    assert "void notice released" in released and "nothing was sent" in released
+    assert "handed to SES (not recorded)" in released
+    assert "void notice failed: SES said no" in _shown(_read(_void(error="SES said no")))
+    marked = replace(_read(_void(sent=1)), void_notice_marked_by="ann")
+    assert "marked sent by ann" in _shown(marked)
+    assert "void notice" not in _shown(_read(_void(was_sent=False)))

@@ -215,7 +215,7 @@ def print_statement(st: Statement, late: LateTime | None = None) -> None:
     if st.is_void and voided is not None:
         click.echo(f"  VOID      {voided.at} by {voided.actor}: {voided.reason}")
         click.echo(f"  amount due {format_amount(st.amount_due(), cur)} {st.currency}")
-        _print_void_notice(st)
+    _print_void_notice(st)
     print_review_and_delivery(st)
     if late is not None and late.entries:
         _print_late(st, late)
