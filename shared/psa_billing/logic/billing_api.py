@@ -200,14 +200,19 @@ def statement_view(st: Statement, late: LateTime | None = None) -> dict[str, Any
         for a in st.adjustments
     ]
     if st.void_notice_sent_at is not None:
-        history.append(
-            {
-                "at": st.void_notice_sent_at.isoformat(),
-                "event": "void notice sent",
-                "revision": st.revision,
-                "summary": f"emailed the void notice to {st.billing_email}",
-            }
-        )
+        notice: dict[str, Any] = {
+            "at": st.void_notice_sent_at.isoformat(),
+            "event": "void notice sent",
+            "revision": st.revision,
+            "summary": f"emailed the void notice to {st.billing_email}",
+        }
+        if st.void_notice_marked_by:
+            notice["actor"] = st.void_notice_marked_by
+            notice["summary"] = (
+                "recorded as sent: the void notice was handed to SES but its answer was "
+                "never recorded, and the customer has it"
+            )
+        history.append(notice)
     if st.sent_at is not None and st.sent_revision is not None:
         history.append(
             {

@@ -111,6 +111,8 @@ def test_a_void_notice_left_unknown_is_resent_only_anyway_or_marked_sent_by_a_pe
     assert marked.status_code == 200, marked.text
     notice = marked.json()["void"]["notice"]
     assert notice["state"] == "sent" and notice["markedSentBy"] == admin.email
+    (told,) = [h for h in marked.json()["history"] if h["event"] == "void notice sent"]
+    assert told["actor"] == admin.email and "recorded as sent" in told["summary"]
     assert len(mails()) == before + 1
     for sid in (first.id, second.id):
         done = http.post(f"/api/billing/statements/{sid}/resend?anyway=true", headers=t)
