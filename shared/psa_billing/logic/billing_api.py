@@ -554,7 +554,10 @@ def send(
         if not again:
             raise NotSendable(f"statement {statement_id} is void; there is nothing to send")
         refused = void_notice_refusal(
-            st, anyway=anyway, resend="resend with anyway=true", mark_sent="mark-sent"
+            st,
+            anyway=anyway,
+            resend="Send the void notice anyway; the API's resend with anyway=true",
+            mark_sent="Mark the void notice sent; the API's mark-sent",
         )
         if refused:
             raise NotSendable(refused)
