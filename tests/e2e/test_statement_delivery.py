@@ -398,7 +398,7 @@ class _StallsInSes:
 def test_a_stale_sender_cannot_record_its_outcome_over_the_claim_that_took_it_over(
     repo: Any, org_id: str, local_stack: Any, billed: list[Statement]
 ) -> None:
-    """docs/reliability.md "Fenced outcomes": a sender stalls in SES until its claim
+    """docs/data-model.md "Send claims": a sender stalls in SES until its claim
     expires; a person re-sends (the claim is taken over) and that send is recorded. When
     the stale sender's SES call returns, its "sent" is refused: the send says so (no
     traceback, no retry) and the statement keeps the newer send's message id."""

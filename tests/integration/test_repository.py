@@ -287,7 +287,7 @@ def _stored(statement_id: str) -> dict[str, Any]:
 def test_a_stale_senders_outcome_is_refused_and_the_newer_claim_is_untouched(
     repo: Any, org_id: str
 ) -> None:
-    """docs/reliability.md "Fenced outcomes": the outcome writes are conditional on the
+    """docs/data-model.md "Send claims": the outcome writes are conditional on the
     claim they were made under. A sender whose claim was taken over may record neither
     "sent" (its mail's message id included) nor "failed" (which would release the newer
     claim mid-send to a third sender: a double mail); the newer claim's state stays

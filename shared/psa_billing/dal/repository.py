@@ -801,7 +801,7 @@ class DynamoRepository:
         """The send's outcome and, in the same TransactWriteItems (one request), the
         SES message id's item, by which SES's later events about this mail find the
         statement (dal/delivery.py). Only under the claim taken at ``claimed_at``, while
-        it is the statement's (docs/reliability.md "Fenced outcomes"): False, writing
+        it is the statement's (docs/data-model.md "Send claims"): False, writing
         nothing, when another sender took the claim over meanwhile (the newer claim
         records its own outcome). A claim that merely expired, not taken over, is still
         this sender's: its outcome is recorded (the mail did go out)."""

@@ -48,8 +48,8 @@ class ClaimLostError(BillingError):
     """The sender's claim expired and was taken over by another sender (or the statement
     it had left behind was adjusted or voided meanwhile): the statement's outcome is no
     longer this sender's to write. Raised before the hand-over (it must not send: the
-    new holder does) or when its outcome write is refused (docs/reliability.md "Fenced
-    outcomes")."""
+    new holder does) or when its outcome write is refused (docs/data-model.md "Send
+    claims")."""
 
 
 class OutcomeRefusedError(ClaimLostError):
