@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import json
+from datetime import datetime
 from email.message import Message
 from typing import Any
 
@@ -47,3 +48,35 @@ def mails() -> list[Message]:
         for m in sent_messages()
         if getattr(m, "raw_data", None)
     ]
+
+
+def sent_then_voided(repo: Any, statement_id: str) -> Any:
+    """A statement the customer was sent (through its claim, as the send function
+    records it), then voided without its void notice having gone out yet."""
+    from psa_billing.logic.adjusting import build_void
+
+    claimed = repo.claim_for_sending(statement_id, 0)
+    assert claimed is not None and claimed.claimed_at is not None
+    assert repo.hand_to_ses(statement_id, 0, claimed.claimed_at)
+    assert repo.mark_sent(statement_id, 0, f"ses-{statement_id}", claimed.claimed_at)
+    st = repo.get_statement(statement_id)
+    repo.void_statement(
+        st, build_void(st, at=utc_now().isoformat(timespec="seconds"), actor="ann", reason="dup")
+    )
+    return repo.get_statement(statement_id)
+
+
+def leave_notice_claim(repo: Any, statement_id: str, *, handed: bool) -> Any:
+    """A void notice sender that stopped: its claim taken (and, ``handed``, the notice
+    handed to SES), then CLAIM_SECONDS passed. Returns the stale claim's token."""
+    from psa_billing.dal import keys
+    from psa_billing.dal.models import StatementItem
+
+    token = repo.claim_void_notice(statement_id)
+    assert token is not None
+    if handed:
+        assert repo.hand_void_notice_to_ses(statement_id, token)
+    old = "2000-01-01T00:00:00+00:00"
+    item = StatementItem.get(keys.statement_pk(statement_id), keys.STATEMENT_SK)
+    item.update(actions=[StatementItem.void_notice_claimed_at.set(old)])
+    return datetime.fromisoformat(old)

@@ -135,6 +135,144 @@ def _org_name(repo: Any, org_id: str) -> str:
     return str(org.name)
 
 
+class _Died(BaseException):
+    """The sending process stopped here (killed, timed out): no handler of its own runs."""
+
+
+class _DiesAfterSes:
+    """A mailer whose process dies right after SES accepted the mail."""
+
+    def send_raw(self, raw: bytes, *, sender: str, to: str) -> str:
+        runtime.mailer().send_raw(raw, sender=sender, to=to)
+        raise _Died("stopped before recording the message id")
+
+
+class _DiesBeforeHandOver:
+    """The repository of a notice sender that dies after its claim, before the hand-over."""
+
+    def __init__(self, repo: Any) -> None:
+        self._repo = repo
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._repo, name)
+
+    def hand_void_notice_to_ses(self, *args: Any) -> bool:
+        raise _Died("stopped before the hand-over")
+
+
+def _resend(repo: Any, statement_id: str, *, anyway: bool = False) -> Statement:
+    return uc.deliver(
+        statement_id,
+        repo=repo,
+        store=runtime.object_store(),
+        mailer=runtime.mailer(),
+        orgs=runtime.org_cache(),
+        sender=config.mail().sender_email,
+        clock=utc_now,
+        again=True,
+        anyway=anyway,
+    )
+
+
+def _expire_notice_claim(statement_id: str) -> None:
+    from psa_billing.dal import keys
+    from psa_billing.dal.models import StatementItem
+
+    item = StatementItem.get(keys.statement_pk(statement_id), keys.STATEMENT_SK)
+    item.update(actions=[StatementItem.void_notice_claimed_at.set("2000-01-01T00:00:00+00:00")])
+
+
+def test_a_void_notice_whose_sender_died_after_ses_is_never_sent_twice_by_a_plain_resend(
+    repo: Any, org_id: str
+) -> None:
+    """docs/reliability.md, the void notice: its sender died after SES accepted it. Once
+    the claim expires it reads unknown; `statements resend` refuses it with the reason
+    (no second notice by accident) until the person sends it anyway, or marks it sent."""
+    from psa_billing.domain.statement import VoidNoticeState
+    from psa_billing.logic.statements import NotSendableError
+
+    load_demo(repo, org_id, customers=6, seed=21, period=PERIOD)
+    bill(repo, org_id, PERIOD)
+    first, second = [
+        s for s in repo.list_statements(org_id, str(PERIOD)) if s.status is StatementStatus.SENT
+    ][:2]
+    for st in (first, second):
+        with pytest.raises(_Died):
+            uc.void(
+                st.id,
+                reason="duplicate",
+                actor="ann@msp.example",
+                repo=repo,
+                store=runtime.object_store(),
+                mailer=_DiesAfterSes(),
+                orgs=runtime.org_cache(),
+                sender=config.mail().sender_email,
+                clock=utc_now,
+            )
+        assert repo.get_statement(st.id).void_notice is VoidNoticeState.SENDING
+        with pytest.raises(NotSendableError, match="being sent right now"):
+            _resend(repo, st.id)
+        _expire_notice_claim(st.id)
+        assert repo.get_statement(st.id).void_notice is VoidNoticeState.UNKNOWN
+    before = len(mails())
+
+    with pytest.raises(NotSendableError, match=r"may or may not have arrived.*--anyway"):
+        _resend(repo, first.id)
+    assert len(mails()) == before
+    assert _resend(repo, first.id, anyway=True).void_notice is VoidNoticeState.SENT
+    assert len(mails()) == before + 1  # the person chose a second notice
+
+    marked = uc.mark_sent(repo, second.id, actor="bob")
+    assert marked.void_notice is VoidNoticeState.SENT and marked.void_notice_marked_by == "bob"
+    for sid in (first.id, second.id):
+        with pytest.raises(NotSendableError, match="sent already"):
+            _resend(repo, sid, anyway=True)
+    assert len(mails()) == before + 1
+
+
+def test_a_void_notice_whose_sender_died_before_the_hand_over_is_released_and_sent_once(
+    repo: Any, org_id: str
+) -> None:
+    from psa_billing.domain.statement import VoidNoticeState
+    from psa_billing.logic.statements import NotSendableError
+
+    load_demo(repo, org_id, customers=6, seed=21, period=PERIOD)
+    bill(repo, org_id, PERIOD)
+    st = _sent_one(repo, org_id)
+    before = len(mails())
+    with pytest.raises(_Died):
+        uc.void(
+            st.id,
+            reason="duplicate",
+            actor="ann@msp.example",
+            repo=_DiesBeforeHandOver(repo),
+            store=runtime.object_store(),
+            mailer=runtime.mailer(),
+            orgs=runtime.org_cache(),
+            sender=config.mail().sender_email,
+            clock=utc_now,
+        )
+    _expire_notice_claim(st.id)
+    assert repo.get_statement(st.id).void_notice is VoidNoticeState.RELEASED
+    with pytest.raises(NotSendableError, match="only a void notice whose outcome is unknown"):
+        uc.mark_sent(repo, st.id, actor="bob")  # nothing was sent: send it, don't mark it
+
+    outcomes: list[str] = []
+
+    def resend() -> None:
+        try:
+            outcomes.append(str(_resend(repo, st.id).void_notice))
+        except NotSendableError:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=resend) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count("sent") == 1 and len(mails()) == before + 1, outcomes
+
+
 def test_a_rebilled_statement_can_be_voided_and_billed_again(repo: Any, org_id: str) -> None:
     load_demo(repo, org_id, customers=3, seed=22, period=PERIOD)
     bill(repo, org_id, PERIOD)

@@ -378,6 +378,86 @@ def test_a_send_that_stops_after_ses_accepted_it_is_send_unknown_and_never_sent_
     assert len(_outbox_to(local_stack, st.billing_email)) - before == 1
 
 
+class _StallsInSes:
+    """A mailer whose sender stalls inside the SES call past its claim's expiry, while
+    ``meanwhile`` runs (another sender taking the claim over); then SES accepts the mail
+    (``rejects``: refuses it)."""
+
+    def __init__(self, meanwhile: Any, *, rejects: bool = False) -> None:
+        self._real, self._meanwhile, self._rejects = runtime.mailer(), meanwhile, rejects
+        self.message_id = ""
+
+    def send_raw(self, raw: bytes, *, sender: str, to: str) -> str:
+        self._meanwhile()
+        if self._rejects:
+            raise ValueError("MessageRejected: the stale sender's mail")
+        self.message_id = self._real.send_raw(raw, sender=sender, to=to)
+        return self.message_id
+
+
+def test_a_stale_sender_cannot_record_its_outcome_over_the_claim_that_took_it_over(
+    repo: Any, org_id: str, local_stack: Any, billed: list[Statement]
+) -> None:
+    """docs/data-model.md "Send claims": a sender stalls in SES until its claim
+    expires; a person re-sends (the claim is taken over) and that send is recorded. When
+    the stale sender's SES call returns, its "sent" is refused: the send says so (no
+    traceback, no retry) and the statement keeps the newer send's message id."""
+    st = _pending(billed)
+    before = len(_outbox_to(local_stack, st.billing_email))
+    newer: list[Statement] = []
+
+    def resend() -> None:
+        _expire_claim(st.id)
+        assert _deliver(st.id, again=True).status is StatementStatus.SENT
+        newer.append(repo.get_statement(st.id))
+
+    stalls = _StallsInSes(resend)
+    with pytest.raises(NotSendableError, match="SES accepted this send's mail"):
+        _deliver(st.id, mailer=stalls)
+
+    assert len(_outbox_to(local_stack, st.billing_email)) - before == 2  # both went out
+    stored = repo.get_statement(st.id)
+    assert stored.status is StatementStatus.SENT and stored.send_attempts == 2
+    assert stored.message_id == newer[0].message_id
+    assert stalls.message_id and stalls.message_id != stored.message_id
+
+
+def test_a_stale_senders_failure_does_not_release_a_claim_being_sent(
+    repo: Any, org_id: str, local_stack: Any, billed: list[Statement]
+) -> None:
+    """The stale sender's SES refuses its mail while a newer send holds the claim (handed
+    to SES, its answer not recorded yet): the failure is not written, so the statement is
+    not released to a third sender (a double mail); the send function returns, without
+    an error to retry."""
+    st = _pending(billed)
+    newer: list[Statement] = []
+
+    def take_over() -> None:
+        _expire_claim(st.id)
+        claimed = repo.claim_for_sending(st.id, 0, again=True)
+        assert claimed is not None and claimed.claimed_at is not None
+        assert repo.hand_to_ses(st.id, 0, claimed.claimed_at)
+        newer.append(claimed)
+
+    task = SendTask(statementId=st.id, revision=0, pdfKey=statement_pdf_key(st))
+    runtime.object_store().put_new(task.pdf_key, b"%PDF-1.7 stand-in", "application/pdf")
+    result = send_statement(
+        task,
+        repo=repo,
+        store=runtime.object_store(),
+        mailer=_StallsInSes(take_over, rejects=True),
+        orgs=runtime.org_cache(),
+        sender=config.mail().sender_email,
+        clock=_now,
+    )
+
+    assert result.sent is False
+    stored = repo.get_statement(st.id)
+    assert stored.status is StatementStatus.SENDING and stored.claimed_at == newer[0].claimed_at
+    assert stored.last_error is None or "stale" not in stored.last_error
+    assert repo.claim_for_sending(st.id, 0) is None, "no third sender"
+
+
 def _shown(printer: Any, st: Statement) -> str:
     import click
     from click.testing import CliRunner

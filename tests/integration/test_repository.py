@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -147,7 +147,8 @@ def test_a_revision_can_be_claimed_for_sending_only_once(repo: Any, org_id: str)
     granted = [c for c in claims if c is not None]
     assert len(granted) == 1
     assert granted[0].billing_email == "ap@muller.example"
-    repo.mark_sent(st.id, 0, "ses-message-1")
+    assert granted[0].claimed_at is not None
+    assert repo.mark_sent(st.id, 0, "ses-message-1", granted[0].claimed_at)
     assert repo.claim_for_sending(st.id, 0) is None
     assert repo.get_statement(st.id).sent_revision == 0
 
@@ -262,6 +263,234 @@ def test_a_claim_taken_before_hand_overs_were_recorded_stays_send_unknown(
 
     assert repo.get_statement(claimed.id).status is StatementStatus.SEND_UNKNOWN
     assert repo.claim_for_sending(claimed.id, 0) is None
+
+
+def _taken_over(repo: Any, org_id: str) -> tuple[Statement, Statement]:
+    """A sender's claim (handed to SES) that expired and was taken over by an explicit
+    re-send: the stale claim and the newer one."""
+    stale = _claimed(repo, org_id)
+    assert stale.claimed_at is not None
+    assert repo.hand_to_ses(stale.id, 0, stale.claimed_at)
+    _expire_claim(stale.id)
+    newer = repo.claim_for_sending(stale.id, 0, again=True)
+    assert newer is not None and newer.claimed_at not in (None, stale.claimed_at)
+    return stale, newer
+
+
+def _stored(statement_id: str) -> dict[str, Any]:
+    from psa_billing.dal.models import StatementItem
+
+    item = StatementItem.get(keys.statement_pk(statement_id), keys.STATEMENT_SK)
+    return {k: v for k, v in item.attribute_values.items() if k != "inputs"}
+
+
+def test_a_stale_senders_outcome_is_refused_and_the_newer_claim_is_untouched(
+    repo: Any, org_id: str
+) -> None:
+    """docs/data-model.md "Send claims": the outcome writes are conditional on the
+    claim they were made under. A sender whose claim was taken over may record neither
+    "sent" (its mail's message id included) nor "failed" (which would release the newer
+    claim mid-send to a third sender: a double mail); the newer claim's state stays
+    exactly as it was, and its own outcome is recorded."""
+    from psa_billing.dal.delivery import DynamoDeliveryLog
+    from psa_billing.domain.statement import StatementStatus
+
+    stale, newer = _taken_over(repo, org_id)
+    assert stale.claimed_at is not None and newer.claimed_at is not None
+    before = _stored(stale.id)
+
+    assert not repo.mark_sent(stale.id, 0, "ses-stale", stale.claimed_at)
+    assert not repo.mark_send_failed(stale.id, 0, "SES said no", stale.claimed_at)
+
+    assert _stored(stale.id) == before
+    assert repo.get_statement(stale.id).status is StatementStatus.SENDING
+    assert repo.claim_for_sending(stale.id, 0) is None, "no third sender"
+    assert DynamoDeliveryLog().find_message("ses-stale") is None
+    assert repo.hand_to_ses(stale.id, 0, newer.claimed_at)
+    assert repo.mark_sent(stale.id, 0, "ses-newer", newer.claimed_at)
+    sent = repo.get_statement(stale.id)
+    assert sent.status is StatementStatus.SENT and sent.message_id == "ses-newer"
+    assert not repo.mark_send_failed(stale.id, 0, "too late", newer.claimed_at), "once sent"
+
+
+def test_a_sender_whose_claim_only_expired_still_records_its_outcome(
+    repo: Any, org_id: str
+) -> None:
+    """Nobody took the claim over: the outcome is still this sender's (its mail did go
+    out), so it is recorded rather than left as send_unknown."""
+    from psa_billing.domain.statement import StatementStatus
+
+    claimed = _claimed(repo, org_id)
+    assert claimed.claimed_at is not None
+    assert repo.hand_to_ses(claimed.id, 0, claimed.claimed_at)
+    _expire_claim(claimed.id)
+    assert repo.get_statement(claimed.id).status is StatementStatus.SEND_UNKNOWN
+
+    assert repo.mark_sent(claimed.id, 0, "ses-late", claimed.claimed_at)
+    assert repo.get_statement(claimed.id).status is StatementStatus.SENT
+
+
+def test_a_released_claim_voided_meanwhile_stays_void_when_its_sender_reports(
+    repo: Any, org_id: str
+) -> None:
+    """A released claim may be voided (or adjusted); the stopped sender waking up to
+    report a failure must not turn the void statement back into send_failed."""
+    from psa_billing.domain.statement import StatementStatus
+    from psa_billing.logic.adjusting import build_void
+
+    claimed = _claimed(repo, org_id)
+    assert claimed.claimed_at is not None
+    _expire_claim(claimed.id)
+    st = repo.get_statement(claimed.id)
+    repo.void_statement(
+        st, build_void(st, at="2026-11-03T10:00:00+00:00", actor="ann", reason="dup")
+    )
+
+    assert not repo.mark_send_failed(claimed.id, 0, "build failed", claimed.claimed_at)
+    assert not repo.mark_sent(claimed.id, 0, "ses-x", claimed.claimed_at)
+    assert repo.get_statement(claimed.id).status is StatementStatus.VOID
+
+
+def test_a_mark_sent_retried_after_a_lost_answer_changes_nothing(
+    repo: Any, org_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """mark_sent retries transient errors itself; the first write landed but its answer
+    was lost, so the retry finds its own write under the same claim and succeeds."""
+    from botocore.exceptions import ReadTimeoutError
+
+    from psa_billing.dal import repository
+    from psa_billing.domain.statement import StatementStatus
+
+    lost: list[bool] = []
+
+    class LosesTheFirstAnswer(repository.TransactWrite):  # type: ignore[misc]
+        def __exit__(self, *exc: Any) -> None:
+            super().__exit__(*exc)
+            if not lost:
+                lost.append(True)
+                raise ReadTimeoutError(endpoint_url="http://dynamodb")
+
+    claimed = _claimed(repo, org_id)
+    assert claimed.claimed_at is not None
+    assert repo.hand_to_ses(claimed.id, 0, claimed.claimed_at)
+    monkeypatch.setattr(repository, "TransactWrite", LosesTheFirstAnswer)
+
+    assert repo.mark_sent(claimed.id, 0, "ses-1", claimed.claimed_at)
+
+    assert lost == [True]
+    sent = repo.get_statement(claimed.id)
+    assert sent.status is StatementStatus.SENT and sent.message_id == "ses-1"
+
+
+def _voided(repo: Any, org_id: str) -> Statement:
+    from tests.support import sent_then_voided
+
+    _import(repo, _doc(org_id))
+    st = _statement(repo, org_id, "run-1")
+    repo.create_statement(st, CustomerOutcome("run-1", org_id, "c1", Outcome.BILLED, st.id))
+    return sent_then_voided(repo, st.id)
+
+
+def test_a_void_notice_is_claimed_by_one_sender_and_handed_over_only_under_its_claim(
+    repo: Any, org_id: str
+) -> None:
+    """docs/data-model.md "Send claims", the void notice: one claim at a time; the
+    hand-over to SES and the outcome are written under the claim's token only."""
+    from psa_billing.domain.statement import VoidNoticeState
+
+    st = _voided(repo, org_id)
+    assert st.void_notice is VoidNoticeState.NOT_SENT
+    claims: list[Any] = []
+    threads = [
+        threading.Thread(target=lambda: claims.append(repo.claim_void_notice(st.id)))
+        for _ in range(5)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    (token,) = [c for c in claims if c is not None]
+    assert repo.get_statement(st.id).void_notice is VoidNoticeState.SENDING
+    assert repo.claim_void_notice(st.id, anyway=True) is None, "held: not even anyway"
+    other = token - timedelta(seconds=1)
+    assert not repo.hand_void_notice_to_ses(st.id, other), "not this claim"
+    assert not repo.mark_void_notice_sent(st.id, "ses-x", other)
+    assert not repo.mark_void_notice_failed(st.id, "no", other)
+    assert repo.hand_void_notice_to_ses(st.id, token)
+    assert repo.mark_void_notice_sent(st.id, "ses-notice", token)
+    assert repo.mark_void_notice_sent(st.id, "ses-notice", token), "a retry: the same write"
+    sent = repo.get_statement(st.id)
+    assert sent.void_notice is VoidNoticeState.SENT and sent.void_notice_sent_at is not None
+    assert repo.claim_void_notice(st.id, anyway=True) is None, "sent: never again"
+
+
+def test_an_expired_void_notice_claim_without_hand_over_is_released_to_the_next_sender(
+    repo: Any, org_id: str
+) -> None:
+    """A notice sender that stopped before the hand-over sent nothing: its claim is taken
+    again (a re-send), and the stopped sender, waking up, may neither hand over nor
+    record an outcome over the new claim."""
+    from psa_billing.domain.statement import NOTICE_STOPPED_BEFORE_SES, VoidNoticeState
+    from tests.support import leave_notice_claim
+
+    st = _voided(repo, org_id)
+    stale = leave_notice_claim(repo, st.id, handed=False)
+    released = repo.get_statement(st.id)
+    assert released.void_notice is VoidNoticeState.RELEASED
+    assert released.void_notice_error == NOTICE_STOPPED_BEFORE_SES
+
+    newer = repo.claim_void_notice(st.id)
+    assert newer is not None
+    assert not repo.hand_void_notice_to_ses(st.id, stale)
+    assert not repo.mark_void_notice_failed(st.id, "late failure", stale)
+    assert not repo.mark_void_notice_sent(st.id, "ses-stale", stale)
+    assert repo.get_statement(st.id).void_notice is VoidNoticeState.SENDING
+    assert repo.mark_void_notice_failed(st.id, "MessageRejected", newer)
+    failed = repo.get_statement(st.id)
+    assert failed.void_notice is VoidNoticeState.FAILED
+    assert failed.void_notice_error == "MessageRejected"
+    assert repo.claim_void_notice(st.id) is not None, "a failed notice is sent again"
+
+
+def test_an_expired_void_notice_claim_after_the_hand_over_is_unknown_until_a_person_decides(
+    repo: Any, org_id: str
+) -> None:
+    """Handed to SES, its answer never recorded: no plain re-send takes it (a second
+    notice), only one the person sends anyway; a person may mark it sent instead (only
+    such a notice)."""
+    from psa_billing.dal.failures import ConcurrentChangeError
+    from psa_billing.domain.statement import VoidNoticeState
+    from tests.support import leave_notice_claim
+
+    st = _voided(repo, org_id)
+    with pytest.raises(ConcurrentChangeError, match="not one whose outcome is unknown"):
+        repo.mark_void_notice_sent_by_person(st.id, "ann")  # never tried: nothing to mark
+    leave_notice_claim(repo, st.id, handed=True)
+    unknown = repo.get_statement(st.id)
+    assert unknown.void_notice is VoidNoticeState.UNKNOWN
+    notice = unknown.void_notice_public()
+    assert notice is not None and notice["claimedAt"] and notice["handedToSesAt"]
+    assert repo.claim_void_notice(st.id) is None, "not sent twice without a decision"
+
+    repo.mark_void_notice_sent_by_person(st.id, "ann")
+    marked = repo.get_statement(st.id)
+    assert marked.void_notice is VoidNoticeState.SENT and marked.void_notice_marked_by == "ann"
+    with pytest.raises(ConcurrentChangeError):
+        repo.mark_void_notice_sent_by_person(st.id, "ann")
+
+
+def test_an_unknown_void_notice_sent_anyway_is_claimed_afresh(repo: Any, org_id: str) -> None:
+    from psa_billing.domain.statement import VoidNoticeState
+    from tests.support import leave_notice_claim
+
+    st = _voided(repo, org_id)
+    stale = leave_notice_claim(repo, st.id, handed=True)
+    token = repo.claim_void_notice(st.id, anyway=True)
+    assert token is not None and token != stale
+    again = repo.get_statement(st.id)
+    assert again.void_notice is VoidNoticeState.SENDING and again.void_notice_handed_at is None
+    assert not repo.mark_void_notice_sent(st.id, "ses-stale", stale), "the stopped sender"
+    assert repo.hand_void_notice_to_ses(st.id, token)
 
 
 def test_statements_are_listed_by_period_across_shards(repo: Any, org_id: str) -> None:

@@ -387,7 +387,7 @@ def statements_void(statement_id: str, reason: str, actor: str | None, as_json: 
     )
 
 
-def _deliver(statement_id: str, again: bool) -> Any:
+def _deliver(statement_id: str, again: bool, anyway: bool = False) -> Any:
     from psa_billing import config, runtime  # noqa: PLC0415
     from psa_billing.logic.statements import deliver  # noqa: PLC0415
 
@@ -400,6 +400,7 @@ def _deliver(statement_id: str, again: bool) -> Any:
         sender=config.mail().sender_email,
         clock=runtime.utc_now,
         again=again,
+        anyway=anyway,
     )
 
 
@@ -445,10 +446,19 @@ def statements_send(
 
 @statements.command("resend")
 @click.argument("statement_id")
+@click.option(
+    "--anyway",
+    is_flag=True,
+    help="A void statement's notice whose outcome is unknown: send it anyway.",
+)
 @reports_errors
-def statements_resend(statement_id: str) -> None:
-    """Render the current revision to a new PDF (earlier ones are kept) and email it."""
-    st = _deliver(statement_id, again=True)
+def statements_resend(statement_id: str, anyway: bool) -> None:
+    """Render the current revision to a new PDF (earlier ones are kept) and email it; of
+    a void statement, email its void notice if that has not gone out."""
+    st = _deliver(statement_id, again=True, anyway=anyway)
+    if st.is_void:
+        click.echo(f"sent the void notice of {st.id} to {st.billing_email}")
+        return
     click.echo(f"sent {st.id} revision {st.revision} to {st.billing_email}")
 
 
@@ -457,10 +467,14 @@ def statements_resend(statement_id: str) -> None:
 @click.option("--actor", help="Who checked (default: $USER).")
 @reports_errors
 def statements_mark_sent(statement_id: str, actor: str | None) -> None:
-    """Record that a send whose outcome was unknown (send_unknown) did arrive."""
+    """Record that a send whose outcome was unknown (send_unknown) did arrive; of a void
+    statement, its void notice whose outcome was unknown."""
     from psa_billing.logic.statements import mark_sent  # noqa: PLC0415
 
     st = mark_sent(_repo(), statement_id, actor=_actor(actor))
+    if st.is_void:
+        click.echo(f"marked the void notice of {st.id} as sent")
+        return
     click.echo(f"marked {st.id} revision {st.revision} as sent")
 
 

@@ -170,6 +170,34 @@ def _print_claim(st: Statement) -> None:
         )
 
 
+def _print_void_notice(st: Statement) -> None:
+    """Where a void statement's notice stands, with what is known of its claim."""
+    notice = st.void_notice_public()
+    if notice is None or notice["state"] == "not_needed":
+        return
+    state = notice["state"]
+    if state == "sent":
+        by = notice["markedSentBy"]
+        marked = f" (marked sent by {by}: the outcome was unknown)" if by else ""
+        click.echo(f"  void notice sent {notice['sentAt']}{marked}")
+        return
+    said = {
+        "not_sent": "not sent yet: `statements resend` emails it",
+        "sending": "being sent",
+        "failed": f"failed: {notice['error']}; `statements resend` tries again",
+        "released": f"released: {notice['error']}",
+        "unknown": "unknown: it was handed to SES but its answer was never recorded; check "
+        "with the customer, then `statements resend --anyway` it or `statements mark-sent` it",
+    }
+    click.echo(f"  void notice {said.get(state, state)}")
+    if notice["claimedAt"]:
+        click.echo(
+            f"  notice claim taken {notice['claimedAt']}, handed to SES "
+            f"{notice['handedToSesAt'] or '(not recorded)'}, expires "
+            f"{notice['claimExpiresAt']}"
+        )
+
+
 def print_statement(st: Statement, late: LateTime | None = None) -> None:
     cur = Currency.of(st.currency)
     click.echo(f"Statement {st.number}  ({st.id})")
@@ -187,10 +215,7 @@ def print_statement(st: Statement, late: LateTime | None = None) -> None:
     if st.is_void and voided is not None:
         click.echo(f"  VOID      {voided.at} by {voided.actor}: {voided.reason}")
         click.echo(f"  amount due {format_amount(st.amount_due(), cur)} {st.currency}")
-        if st.void_notice_sent_at:
-            click.echo(f"  void notice sent {st.void_notice_sent_at.isoformat()}")
-        elif st.void_notice_error:
-            click.echo(f"  void notice failed: {st.void_notice_error}")
+    _print_void_notice(st)
     print_review_and_delivery(st)
     if late is not None and late.entries:
         _print_late(st, late)

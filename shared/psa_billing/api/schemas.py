@@ -207,6 +207,23 @@ class HistoryEventPublic(Out):
     summary: str
 
 
+class VoidNoticePublic(Out):
+    """Where the void notice stands (docs/reliability.md, the void notice): ``state`` is
+    not_needed (never sent the statement: nobody to tell), not_sent (due, never tried),
+    sending, sent (``markedSentBy``: a person recorded it), failed (``error``),
+    released (its sender stopped before handing it to SES: nothing sent, Re-send sends
+    it) or unknown (handed to SES, its answer never recorded: resend with anyway=true
+    or mark-sent). The claim's times are given while one is held or was left behind."""
+
+    state: str
+    sent_at: str | None = Field(default=None, alias="sentAt")
+    marked_sent_by: str | None = Field(default=None, alias="markedSentBy")
+    error: str | None = None
+    claimed_at: str | None = Field(default=None, alias="claimedAt")
+    handed_to_ses_at: str | None = Field(default=None, alias="handedToSesAt")
+    claim_expires_at: str | None = Field(default=None, alias="claimExpiresAt")
+
+
 class VoidPublic(Out):
     """Who voided the statement, when and why; whether the customer was told."""
 
@@ -216,6 +233,7 @@ class VoidPublic(Out):
     revision: int | None = None
     notice_sent_at: str | None = Field(default=None, alias="noticeSentAt")
     notice_error: str | None = Field(default=None, alias="noticeError")
+    notice: VoidNoticePublic | None = None
 
 
 class LateEntryPublic(Out):

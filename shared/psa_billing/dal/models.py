@@ -176,8 +176,13 @@ class StatementItem(Item, discriminator="statement"):
     version = NumberAttribute(null=True)
     latest_version = NumberAttribute(null=True)
     latest_void = BooleanAttribute(null=True)
-    # The void notice to a customer who had been sent the statement (at most once).
+    # The void notice to a customer who had been sent the statement (at most once). Its
+    # claim (``void_notice_claimed_at``, ISO UTC, the token; expires CLAIM_SECONDS after)
+    # and ``void_notice_handed_at``, set just before SES is called: past the expiry,
+    # absent = released (nothing sent), present = unknown (docs/data-model.md).
     void_notice_claimed_at = UnicodeAttribute(null=True)
+    void_notice_handed_at = UnicodeAttribute(null=True)
+    void_notice_marked_by = UnicodeAttribute(null=True)  # a person: its outcome was unknown
     void_notice_sent_at = UnicodeAttribute(null=True)
     void_notice_message_id = UnicodeAttribute(null=True)
     void_notice_error = UnicodeAttribute(null=True)

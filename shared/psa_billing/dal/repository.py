@@ -488,21 +488,54 @@ class DynamoRepository:
 
     # -- the void notice (at most once) -------------------------------------------------
 
-    def claim_void_notice(self, statement_id: str) -> bool:
-        """Only one sender emails a void statement's notice, once; a claim whose
-        outcome was never recorded may be taken again after CLAIM_SECONDS."""
+    def claim_void_notice(self, statement_id: str, *, anyway: bool = False) -> datetime | None:
+        """Only one sender emails a void statement's notice, once (docs/data-model.md
+        "Send claims", the void notice). Returns the claim's token (``claimed_at``, for
+        the hand-over and the outcome), or None when it may not be claimed: sent, held
+        by a sender, or its outcome unknown. A claim past CLAIM_SECONDS whose sender never
+        recorded the hand-over is released and may be taken again; one whose sender did
+        only with ``anyway`` (a person who checked with the customer sends it anyway)."""
         item = statement_handle(statement_id)
         now = datetime.now(UTC)
         stale = (now - timedelta(seconds=CLAIM_SECONDS)).isoformat()
+        expired = StatementItem.void_notice_claimed_at <= stale
+        if not anyway:
+            expired = expired & StatementItem.void_notice_handed_at.does_not_exist()
         try:
             item.update(
-                actions=[StatementItem.void_notice_claimed_at.set(now.isoformat())],
+                actions=[
+                    StatementItem.void_notice_claimed_at.set(now.isoformat()),
+                    StatementItem.void_notice_handed_at.remove(),
+                ],
                 condition=(StatementItem.status == str(StatementStatus.VOID))
                 & StatementItem.void_notice_sent_at.does_not_exist()
-                & (
-                    StatementItem.void_notice_claimed_at.does_not_exist()
-                    | (StatementItem.void_notice_claimed_at <= stale)
-                ),
+                & (StatementItem.void_notice_claimed_at.does_not_exist() | expired),
+            )
+        except UpdateError as exc:
+            if _is_condition_failure(exc):
+                return None
+            raise
+        return now
+
+    @staticmethod
+    def _this_notice_claim(claimed_at: datetime) -> Condition:
+        this: Condition = (StatementItem.status == str(StatementStatus.VOID)) & (
+            StatementItem.void_notice_claimed_at == claimed_at.isoformat()
+        )
+        return this
+
+    def hand_void_notice_to_ses(self, statement_id: str, claimed_at: datetime) -> bool:
+        """Record, just before calling SES, that the notice claimed at ``claimed_at`` is
+        being handed to it (from here on a sender that stops leaves an unknown outcome).
+        False when that claim expired or was taken over: the caller must not send."""
+        now = datetime.now(UTC)
+        stale = (now - timedelta(seconds=CLAIM_SECONDS)).isoformat()
+        try:
+            statement_handle(statement_id).update(
+                actions=[StatementItem.void_notice_handed_at.set(now.isoformat())],
+                condition=self._this_notice_claim(claimed_at)
+                & StatementItem.void_notice_sent_at.does_not_exist()
+                & (StatementItem.void_notice_claimed_at > stale),
             )
         except UpdateError as exc:
             if _is_condition_failure(exc):
@@ -510,23 +543,73 @@ class DynamoRepository:
             raise
         return True
 
-    def mark_void_notice_sent(self, statement_id: str, message_id: str) -> None:
-        statement_handle(statement_id).update(
-            actions=[
-                StatementItem.void_notice_sent_at.set(_now()),
-                StatementItem.void_notice_message_id.set(message_id),
-                StatementItem.void_notice_error.remove(),
-            ]
-        )
+    def mark_void_notice_sent(
+        self, statement_id: str, message_id: str, claimed_at: datetime
+    ) -> bool:
+        """SES accepted the notice claimed at ``claimed_at``: recorded under that claim
+        only (False, nothing written, when it was taken over). The claim stays as its
+        token, so the retry of a throttled write after a lost answer finds its own."""
+        item = statement_handle(statement_id)
+        actions: list[Action] = [
+            StatementItem.void_notice_sent_at.set(_now()),
+            StatementItem.void_notice_message_id.set(message_id),
+            StatementItem.void_notice_error.remove(),
+        ]
+        for attempt in range(MARK_SENT_ATTEMPTS):  # the mail is out: as mark_sent
+            try:
+                item.update(actions=actions, condition=self._this_notice_claim(claimed_at))
+                return True
+            except UpdateError as exc:
+                if _is_condition_failure(exc):
+                    return False
+                if not is_transient(exc) or attempt == MARK_SENT_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.05 * 2**attempt * random.uniform(0.5, 1.0))
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def mark_void_notice_failed(self, statement_id: str, error: str) -> None:
-        """Kept with the error; the claim is given back so the notice can be sent again."""
-        statement_handle(statement_id).update(
-            actions=[
-                StatementItem.void_notice_error.set(error[:1000]),
-                StatementItem.void_notice_claimed_at.remove(),
-            ]
-        )
+    def mark_void_notice_failed(self, statement_id: str, error: str, claimed_at: datetime) -> bool:
+        """Kept with the error; the claim is given back so the notice can be sent again.
+        Under the claim taken at ``claimed_at`` only (False when it was taken over)."""
+        try:
+            statement_handle(statement_id).update(
+                actions=[
+                    StatementItem.void_notice_error.set(error[:1000]),
+                    StatementItem.void_notice_claimed_at.remove(),
+                    StatementItem.void_notice_handed_at.remove(),
+                ],
+                condition=self._this_notice_claim(claimed_at)
+                & StatementItem.void_notice_sent_at.does_not_exist(),
+            )
+        except UpdateError as exc:
+            if _is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+    def mark_void_notice_sent_by_person(self, statement_id: str, actor: str) -> None:
+        """A person who checked that a void notice whose outcome was unknown did arrive
+        (a released notice claim is not one: nothing was sent)."""
+        now = datetime.now(UTC)
+        stale = (now - timedelta(seconds=CLAIM_SECONDS)).isoformat()
+        try:
+            statement_handle(statement_id).update(
+                actions=[
+                    StatementItem.void_notice_sent_at.set(_now()),
+                    StatementItem.void_notice_marked_by.set(actor),
+                    StatementItem.void_notice_error.remove(),
+                ],
+                condition=(StatementItem.status == str(StatementStatus.VOID))
+                & StatementItem.void_notice_sent_at.does_not_exist()
+                & (StatementItem.void_notice_claimed_at <= stale)
+                & StatementItem.void_notice_handed_at.exists(),
+            )
+        except UpdateError as exc:
+            if _is_condition_failure(exc):
+                raise ConcurrentChangeError(
+                    f"the void notice of {statement_id} is not one whose outcome is "
+                    "unknown; show it again"
+                ) from exc
+            raise
 
     def _org_statement_items(
         self, org_id: str, period: str | None, attributes: list[str] | None = None
@@ -705,10 +788,26 @@ class DynamoRepository:
             if not _is_condition_failure(exc):
                 raise
 
-    def mark_sent(self, statement_id: str, revision: int, message_id: str) -> None:
+    @staticmethod
+    def _this_claim(revision: int, claimed_at: datetime) -> Condition:
+        """The claim a sender took at ``claimed_at`` for ``revision`` (its token), still
+        the statement's: not taken over by another sender since (a new claim has a new
+        ``claimed_at``), the statement not adjusted or voided meanwhile."""
+        this: Condition = (StatementItem.claimed_revision == revision) & (
+            StatementItem.claimed_at == claimed_at.isoformat()
+        )
+        return this
+
+    def mark_sent(
+        self, statement_id: str, revision: int, message_id: str, claimed_at: datetime
+    ) -> bool:
         """The send's outcome and, in the same TransactWriteItems (one request), the
         SES message id's item, by which SES's later events about this mail find the
-        statement (dal/delivery.py)."""
+        statement (dal/delivery.py). Only under the claim taken at ``claimed_at``, while
+        it is the statement's (docs/data-model.md "Send claims"): False, writing
+        nothing, when another sender took the claim over meanwhile (the newer claim
+        records its own outcome). A claim that merely expired, not taken over, is still
+        this sender's: its outcome is recorded (the mail did go out)."""
         item = statement_handle(statement_id)
         actions: list[Action] = [
             StatementItem.status.set(str(StatementStatus.SENT)),
@@ -719,7 +818,11 @@ class DynamoRepository:
             StatementItem.claim_expires_at.remove(),
             StatementItem.delivery.remove(),  # no event about this new mail yet
         ]
-        condition = StatementItem.claimed_revision == revision
+        # "sent" too: a retry after a lost answer finds its own write (same claim), and a
+        # person who marked this claim's unknown outcome sent is given the message id.
+        condition = self._this_claim(revision, claimed_at) & StatementItem.status.is_in(
+            str(StatementStatus.SENDING), str(StatementStatus.SENT)
+        )
         org_id = statement_id.split(":", 1)[0]
 
         def write() -> None:
@@ -737,22 +840,37 @@ class DynamoRepository:
         for attempt in range(MARK_SENT_ATTEMPTS):
             try:
                 write()
-                return
+                return True
             except Exception as exc:
+                if _is_condition_failure(exc):
+                    return False
                 if not is_transient(exc) or attempt == MARK_SENT_ATTEMPTS - 1:
                     raise
                 time.sleep(0.05 * 2**attempt * random.uniform(0.5, 1.0))
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def mark_send_failed(self, statement_id: str, revision: int, error: str) -> None:
-        item = statement_handle(statement_id)
-        item.update(
-            actions=[
-                StatementItem.status.set(str(StatementStatus.SEND_FAILED)),
-                StatementItem.last_error.set(error[:1000]),
-                StatementItem.claim_expires_at.remove(),
-            ],
-            condition=StatementItem.claimed_revision == revision,
-        )
+    def mark_send_failed(
+        self, statement_id: str, revision: int, error: str, claimed_at: datetime
+    ) -> bool:
+        """The send under the claim taken at ``claimed_at`` failed (nothing was sent):
+        kept with the error, the claim given back. False, writing nothing, when that
+        claim is no longer the statement's (taken over, or the released claim adjusted
+        or voided meanwhile)."""
+        try:
+            statement_handle(statement_id).update(
+                actions=[
+                    StatementItem.status.set(str(StatementStatus.SEND_FAILED)),
+                    StatementItem.last_error.set(error[:1000]),
+                    StatementItem.claim_expires_at.remove(),
+                ],
+                condition=self._this_claim(revision, claimed_at)
+                & (StatementItem.status == str(StatementStatus.SENDING)),
+            )
+        except UpdateError as exc:
+            if _is_condition_failure(exc):
+                return False
+            raise
+        return True
 
     # -- runs ---------------------------------------------------------------------------
 

@@ -88,7 +88,14 @@ from psa_billing.domain.org import (
 )
 from psa_billing.domain.review import Evidence, StatementHistory, StatementSummary
 from psa_billing.domain.run import CustomerOutcome, Outcome, Run, RunStatus
-from psa_billing.domain.statement import STOPPED_BEFORE_SES, Statement, StatementStatus
+from psa_billing.domain.statement import (
+    NOTICE_STOPPED_BEFORE_SES,
+    STOPPED_BEFORE_SES,
+    Statement,
+    StatementStatus,
+    VoidNoticeState,
+    void_notice_state,
+)
 from psa_billing.invoiceninja.ports import ClientMapping, PushRecord, Source, SourceKind
 from psa_billing.invoiceninja.wire import DocumentKind
 from psa_billing.logic.leases import ImportState
@@ -387,6 +394,19 @@ def statement_from(
     last_error = item.last_error
     if status is StatementStatus.SEND_FAILED and item.status == str(StatementStatus.SENDING):
         last_error = STOPPED_BEFORE_SES  # a released claim: nothing reached SES
+    notice = None
+    if status is StatementStatus.VOID:
+        notice = void_notice_state(
+            was_sent=item.sent_revision is not None,
+            sent_at=_moment(item.void_notice_sent_at),
+            error=item.void_notice_error,
+            claimed_at=_moment(item.void_notice_claimed_at),
+            handed_at=_moment(item.void_notice_handed_at),
+            now=datetime.now(UTC),
+        )
+    notice_error = item.void_notice_error
+    if notice is VoidNoticeState.RELEASED:
+        notice_error = NOTICE_STOPPED_BEFORE_SES
     if item.body_key:  # a very big month: lines and inputs are in S3
         lines_json, inputs_blob = (bodies or default_bodies()).get(item.body_key)
     return Statement(
@@ -423,7 +443,11 @@ def statement_from(
         void_notice_sent_at=(
             datetime.fromisoformat(item.void_notice_sent_at) if item.void_notice_sent_at else None
         ),
-        void_notice_error=item.void_notice_error,
+        void_notice_error=notice_error,
+        void_notice_claimed_at=_moment(item.void_notice_claimed_at),
+        void_notice_handed_at=_moment(item.void_notice_handed_at),
+        void_notice=notice,
+        void_notice_marked_by=item.void_notice_marked_by,
         claimed_at=_moment(item.claimed_at),
         handed_to_ses_at=_moment(item.handed_to_ses_at),
         claim_expires_at=_moment(item.claim_expires_at),

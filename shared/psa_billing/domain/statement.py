@@ -10,7 +10,7 @@ created only while the one before it is void (docs/data-model.md "Billed once").
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -62,6 +62,54 @@ CLAIM_SECONDS = 600
 STOPPED_BEFORE_SES = (
     "the sender stopped before handing the mail to SES; nothing was sent, so it can be sent again"
 )
+
+
+class VoidNoticeState(StrEnum):
+    """Where a void statement's notice stands (docs/reliability.md "A sender that
+    stops", the void notice): the same shape as a statement's send claim."""
+
+    NOT_NEEDED = "not_needed"  # the customer was never sent the statement: nobody to tell
+    NOT_SENT = "not_sent"  # due, never tried (e.g. the void's render failed): Re-send sends it
+    SENDING = "sending"  # a sender holds the notice's claim
+    SENT = "sent"
+    FAILED = "failed"  # SES refused it, or it could not be built; Re-send tries again
+    # The claim expired before its sender recorded handing the notice to SES: nothing was
+    # sent; Re-send sends it.
+    RELEASED = "released"
+    # The claim expired after its sender recorded the hand-over, before SES's answer: it
+    # may or may not have arrived. A person decides: send it anyway or mark it sent.
+    UNKNOWN = "unknown"
+
+
+# The last error of a released notice claim.
+NOTICE_STOPPED_BEFORE_SES = (
+    "the sender stopped before handing the void notice to SES; nothing was sent, so it "
+    "can be sent again"
+)
+
+
+def void_notice_state(
+    *,
+    was_sent: bool,
+    sent_at: datetime | None,
+    error: str | None,
+    claimed_at: datetime | None,
+    handed_at: datetime | None,
+    now: datetime,
+) -> VoidNoticeState:
+    """How a void statement's notice reads at ``now``. A notice claim expires
+    CLAIM_SECONDS after it was taken; an outcome (sent, failed) ends it. Claims taken
+    before hand-overs were recorded have no ``handed_at`` and read released, as the code
+    of then took them again after CLAIM_SECONDS."""
+    if sent_at is not None:
+        return VoidNoticeState.SENT
+    if claimed_at is not None:
+        if now < claimed_at + timedelta(seconds=CLAIM_SECONDS):
+            return VoidNoticeState.SENDING
+        return VoidNoticeState.UNKNOWN if handed_at is not None else VoidNoticeState.RELEASED
+    if error is not None:
+        return VoidNoticeState.FAILED
+    return VoidNoticeState.NOT_SENT if was_sent else VoidNoticeState.NOT_NEEDED
 
 
 def statement_id(org_id: str, customer_id: str, period: Period | str, version: int = 1) -> str:
@@ -164,6 +212,12 @@ class Statement:
     # The void notice emailed to a customer who had been sent the statement.
     void_notice_sent_at: datetime | None = None
     void_notice_error: str | None = None
+    # Its claim (docs/reliability.md): when taken, when its sender recorded handing the
+    # notice to SES; how it reads (``void_notice_state``, as read); who marked it sent.
+    void_notice_claimed_at: datetime | None = None
+    void_notice_handed_at: datetime | None = None
+    void_notice: VoidNoticeState | None = None
+    void_notice_marked_by: str | None = None
     # The send claim of the current revision while one is held or was left behind
     # (docs/reliability.md "A sender that stops"): when it was taken, when its sender
     # recorded handing the mail to SES (None: it never did), and when it expires. What
@@ -272,6 +326,33 @@ class Statement:
             if self.void_notice_sent_at
             else None,
             "noticeError": self.void_notice_error,
+            "notice": self.void_notice_public(),
+        }
+
+    def void_notice_public(self) -> dict[str, Any] | None:
+        """The void notice's state with what is known (None: not void)."""
+        if not self.is_void or self.void_notice is None:
+            return None
+
+        def iso(moment: datetime | None) -> str | None:
+            return moment.isoformat() if moment else None
+
+        claimed = self.void_notice_claimed_at
+        held = self.void_notice in (
+            VoidNoticeState.SENDING,
+            VoidNoticeState.RELEASED,
+            VoidNoticeState.UNKNOWN,
+        )
+        return {
+            "state": str(self.void_notice),
+            "sentAt": iso(self.void_notice_sent_at),
+            "markedSentBy": self.void_notice_marked_by,
+            "error": self.void_notice_error,
+            "claimedAt": iso(claimed) if held else None,
+            "handedToSesAt": iso(self.void_notice_handed_at) if held else None,
+            "claimExpiresAt": iso(claimed + timedelta(seconds=CLAIM_SECONDS))
+            if held and claimed
+            else None,
         }
 
     def public(self) -> dict[str, Any]:
@@ -392,3 +473,24 @@ def line_public(line: Line, cur: Currency) -> dict[str, Any]:
             for t in line.coverage.tickets
         ]
     return out
+
+
+def void_notice_refusal(st: Statement, *, anyway: bool, resend: str, mark_sent: str) -> str | None:
+    """Why a re-send of a void statement emails no void notice (None: it may): nothing to
+    tell, sent already, being sent, or its outcome unknown and not ``anyway``. ``resend``
+    and ``mark_sent`` name the caller's ways to decide (the CLI's commands, the API's
+    routes)."""
+    state = st.void_notice
+    if st.sent_revision is None or state is VoidNoticeState.NOT_NEEDED:
+        return f"statement {st.id} is void; there is nothing to send"
+    if state is VoidNoticeState.SENT:
+        return f"statement {st.id} is void and its void notice was sent already"
+    if state is VoidNoticeState.SENDING:
+        return f"the void notice of {st.id} is being sent right now"
+    if state is VoidNoticeState.UNKNOWN and not anyway:
+        return (
+            f"the void notice of {st.id} was handed to SES and its answer was never "
+            "recorded, so it may or may not have arrived; check with the customer, then "
+            f"send it anyway ({resend}) or mark it sent ({mark_sent})"
+        )
+    return None

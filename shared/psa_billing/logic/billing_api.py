@@ -29,8 +29,10 @@ from psa_billing.domain.run import CustomerOutcome, Outcome, Run, RunStatus
 from psa_billing.domain.statement import (
     Statement,
     StatementStatus,
+    VoidNoticeState,
     format_percent,
     format_quantity,
+    void_notice_refusal,
 )
 from psa_billing.logic.adjusting import (
     Change,
@@ -61,6 +63,7 @@ class StatementRepo(Protocol):
     def append_adjustment(self, st: Statement, adj: Adjustment) -> None: ...
     def void_statement(self, st: Statement, adj: Adjustment) -> None: ...
     def mark_sent_by_person(self, statement_id: str, revision: int, actor: str) -> None: ...
+    def mark_void_notice_sent_by_person(self, statement_id: str, actor: str) -> None: ...
     def load_customer_period(
         self, org_id: str, customer_id: str, period: Period
     ) -> CustomerPeriodData | None: ...
@@ -197,14 +200,19 @@ def statement_view(st: Statement, late: LateTime | None = None) -> dict[str, Any
         for a in st.adjustments
     ]
     if st.void_notice_sent_at is not None:
-        history.append(
-            {
-                "at": st.void_notice_sent_at.isoformat(),
-                "event": "void notice sent",
-                "revision": st.revision,
-                "summary": f"emailed the void notice to {st.billing_email}",
-            }
-        )
+        notice: dict[str, Any] = {
+            "at": st.void_notice_sent_at.isoformat(),
+            "event": "void notice sent",
+            "revision": st.revision,
+            "summary": f"emailed the void notice to {st.billing_email}",
+        }
+        if st.void_notice_marked_by:
+            notice["actor"] = st.void_notice_marked_by
+            notice["summary"] = (
+                "recorded as sent: the void notice was handed to SES but its answer was "
+                "never recorded, and the customer has it"
+            )
+        history.append(notice)
     if st.sent_at is not None and st.sent_revision is not None:
         history.append(
             {
@@ -536,18 +544,27 @@ def send(
     statement_id: str,
     *,
     again: bool,
+    anyway: bool = False,
 ) -> tuple[Statement, bool, str]:
+    """Email the current revision (``again``: even if it was sent). A void statement is
+    never sent again: a re-send emails its void notice if that has not gone out, and
+    one whose outcome is unknown only ``anyway`` (409 with the reason otherwise)."""
     st = visible_statement(repo, principal, statement_id, write=True)
     if st.is_void:
-        # Never sent again; a re-send emails its void notice if that has not gone out.
-        if not again or st.sent_revision is None:
+        if not again:
             raise NotSendable(f"statement {statement_id} is void; there is nothing to send")
-        if st.void_notice_sent_at is not None:
-            raise NotSendable(f"statement {statement_id} is void and its notice was sent already")
+        refused = void_notice_refusal(
+            st,
+            anyway=anyway,
+            resend="Send the void notice anyway; the API's resend with anyway=true",
+            mark_sent="Mark the void notice sent; the API's mark-sent",
+        )
+        if refused:
+            raise NotSendable(refused)
         key = workers.render(st.id, st.revision)
-        sent = workers.send(st.id, st.revision, key, again=False, notice="void")
+        sent = workers.send(st.id, st.revision, key, again=anyway, notice="void")
         if not sent:
-            raise NotSendable(f"the void notice of {statement_id} is being sent right now")
+            raise NotSendable(f"the void notice of {statement_id} changed meanwhile; show it again")
         done = repo.get_statement(statement_id)
         assert done is not None
         return done, sent, key
@@ -576,8 +593,20 @@ def send(
 def mark_sent(repo: StatementRepo, principal: Principal, statement_id: str) -> Statement:
     """docs/reliability.md "A sender that stops": a person who checked with the customer
     that a mail whose outcome was unknown (send_unknown) did arrive records it as sent,
-    by name. Any other state is refused with the reason; nothing is emailed."""
+    by name; of a void statement, its void notice whose outcome is unknown. Any other
+    state is refused with the reason; nothing is emailed."""
     st = visible_statement(repo, principal, statement_id, write=True)
+    if st.is_void:
+        if st.void_notice is not VoidNoticeState.UNKNOWN:
+            raise NotSendable(
+                f"statement {statement_id} is void and its void notice is "
+                f"{st.void_notice or 'not_needed'}: only a void notice whose outcome is "
+                "unknown can be marked sent"
+            )
+        repo.mark_void_notice_sent_by_person(statement_id, principal.actor)
+        done = repo.get_statement(statement_id)
+        assert done is not None
+        return done
     if st.status is not StatementStatus.SEND_UNKNOWN:
         raise NotSendable(
             f"statement {statement_id} is {st.status}: only a send whose outcome is unknown "

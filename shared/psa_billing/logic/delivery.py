@@ -6,6 +6,7 @@ loads the PDF or email code (cold starts, see tests/unit/test_cold_start.py).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -44,9 +45,20 @@ class SendRejectedError(BillingError):
 
 
 class ClaimLostError(BillingError):
-    """The sender's claim expired and was taken over before it handed the mail to SES:
-    it must not send (the new holder does)."""
+    """The sender's claim expired and was taken over by another sender (or the statement
+    it had left behind was adjusted or voided meanwhile): the statement's outcome is no
+    longer this sender's to write. Raised before the hand-over (it must not send: the
+    new holder does) or when its outcome write is refused (docs/data-model.md "Send
+    claims")."""
 
+
+class OutcomeRefusedError(ClaimLostError):
+    """SES accepted this sender's mail, but its claim had been taken over meanwhile, so
+    its "sent" was not recorded: the newer claim's sender records the statement's outcome.
+    Logged; no retry (the state machine's would find the claim taken and change nothing)."""
+
+
+LOGGER = logging.getLogger(__name__)
 
 _TIME_KINDS = frozenset({LineKind.TICKET_TIME, LineKind.PROJECT_TIME, LineKind.INCLUDED_HOURS})
 _ADDED_KINDS = {LineKind.CREDIT: "credit", LineKind.CHARGE: "charge"}
@@ -291,6 +303,10 @@ def send_statement(
             sent_at=clock(),
             claimed_at=claimed.claimed_at,
         )
+    except OutcomeRefusedError:
+        # This invocation's mail went out (logged by email_claimed); the newer claim's
+        # sender records the statement's outcome. Not an error to retry.
+        return SendResult(statement_id=task.statement_id, revision=task.revision, sent=True)
     except ClaimLostError:
         return SendResult(statement_id=task.statement_id, revision=task.revision, sent=False)
     return SendResult(statement_id=task.statement_id, revision=task.revision, sent=True)
@@ -309,13 +325,33 @@ def send_void_notice(
     """docs/billing-rules.md "Void": a customer who had been sent the statement is told,
     once, that it is void and nothing is due, with its PDF stamped VOID attached
     (``task.pdf_key``, the void revision's). ``sent`` is False when the notice was sent
-    already or another sender holds it. A failure is recorded on the statement and the
-    claim given back, so it can be sent again (`statements resend`)."""
-    if not repo.claim_void_notice(task.statement_id):
+    already, another sender holds it, or its outcome is unknown (``task.again``: a
+    person sends it anyway). As a statement's send (``email_claimed``): the hand-over
+    to SES is recorded just before SES is called, and every outcome is written under
+    the notice's own claim. A failure is recorded on the statement and the claim given
+    back, so it can be sent again (`statements resend`). AWS requests: UpdateItem
+    (claim), Query (the statement), GetObject (the PDF), UpdateItem (hand-over),
+    SendEmail, UpdateItem (sent)."""
+    claimed_at = repo.claim_void_notice(task.statement_id, anyway=task.again)
+    if claimed_at is None:
         return SendResult(statement_id=task.statement_id, revision=task.revision, sent=False)
     st = repo.get_statement(task.statement_id)
     if st is None:
         raise StatementNotFoundError(f"statement {task.statement_id!r} does not exist")
+    skipped = SendResult(statement_id=st.id, revision=task.revision, sent=False)
+
+    def failed(error: str) -> bool:
+        if repo.mark_void_notice_failed(st.id, error, claimed_at):
+            return True
+        LOGGER.warning(
+            "the void notice of %s failed (%s) but its claim (taken at %s) had been taken "
+            "over meanwhile; not recorded",
+            st.id,
+            error[:200],
+            claimed_at.isoformat(),
+        )
+        return False
+
     try:
         raw = build_void_notice_email(
             statement_view(st, orgs.get(st.org_id)),
@@ -323,16 +359,55 @@ def send_void_notice(
             sent_at=clock(),
             pdf=store.get(task.pdf_key),
         )
-        message_id = mailer.send_raw(raw, sender=sender, to=st.billing_email)
     except TransientError as exc:
-        repo.mark_void_notice_failed(st.id, str(exc))
+        if not failed(str(exc)):
+            return skipped
         raise
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
-        repo.mark_void_notice_failed(st.id, error)
+        if not failed(error):
+            return skipped
         raise SendRejectedError(f"the void notice of {st.id} failed: {error}") from exc
-    repo.mark_void_notice_sent(st.id, message_id)
+    try:
+        handed = repo.hand_void_notice_to_ses(st.id, claimed_at)
+    except Exception as exc:
+        failed(
+            f"the hand-over to SES was not recorded ({type(exc).__name__}: {exc}); nothing was sent"
+        )
+        raise
+    if not handed:  # the claim expired and was taken over: the new holder sends
+        return skipped
+    try:
+        message_id = mailer.send_raw(raw, sender=sender, to=st.billing_email)
+    except TransientError as exc:
+        if not failed(str(exc)):
+            return skipped
+        raise
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        if not failed(error):
+            return skipped
+        raise SendRejectedError(f"the void notice of {st.id} failed: {error}") from exc
+    if not repo.mark_void_notice_sent(st.id, message_id, claimed_at):
+        LOGGER.warning(
+            "the void notice of %s: SES accepted it (message id %s) but its claim (taken at "
+            "%s) had been taken over meanwhile; the newer claim records the outcome",
+            st.id,
+            message_id,
+            claimed_at.isoformat(),
+        )
     return SendResult(statement_id=st.id, revision=task.revision, sent=True)
+
+
+def _record_failure(repo: SendRepository, st: Statement, error: str, claimed_at: datetime) -> None:
+    """Record a failed send under its claim; ClaimLostError when the claim is no longer
+    the statement's (its state belongs to the newer claim, untouched)."""
+    if not repo.mark_send_failed(st.id, st.revision, error, claimed_at):
+        raise ClaimLostError(
+            f"statement {st.id} r{st.revision}: this send failed ({error[:200]}), but its "
+            "claim had expired and been taken over meanwhile; the newer send records "
+            "the statement's outcome"
+        )
 
 
 def email_claimed(
@@ -347,13 +422,14 @@ def email_claimed(
     claimed_at: datetime,
 ) -> Statement:
     """Build and send the mail of a revision this caller claimed at ``claimed_at``;
-    record the outcome. Returns the statement as it now stands.
+    record the outcome under that claim. Returns the statement as it now stands.
 
     Just before SES is called the hand-over is recorded (docs/reliability.md "A sender
     that stops"): a sender that stops before it leaves a claim that is released as
     send_failed once it expires (nothing was sent); one that stops after it, a
     send_unknown for a person to decide. Raises ClaimLostError, sending nothing, when
-    the claim was taken over meanwhile."""
+    the claim was taken over meanwhile, and OutcomeRefusedError when it was taken over
+    while SES accepted this mail (its outcome is then the newer claim's to record)."""
     try:
         raw = build_statement_email(
             statement_view(st, org),
@@ -364,14 +440,14 @@ def email_claimed(
         )
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
-        repo.mark_send_failed(st.id, st.revision, error)
+        _record_failure(repo, st, error, claimed_at)
         raise SendRejectedError(f"sending {st.id} r{st.revision} failed: {error}") from exc
     try:
         handed = repo.hand_to_ses(st.id, st.revision, claimed_at)
     except Exception as exc:
         # Nothing was sent: the claim is given back now, so a retry may take it at once.
         error = f"the hand-over to SES was not recorded ({type(exc).__name__}: {exc})"
-        repo.mark_send_failed(st.id, st.revision, f"{error}; nothing was sent")
+        _record_failure(repo, st, f"{error}; nothing was sent", claimed_at)
         raise
     if not handed:
         raise ClaimLostError(
@@ -382,13 +458,26 @@ def email_claimed(
         message_id = mailer.send_raw(raw, sender=sender, to=st.billing_email)
     except TransientError as exc:
         # Throttled or unreachable: kept as send_failed; the state machine retries.
-        repo.mark_send_failed(st.id, st.revision, str(exc))
+        _record_failure(repo, st, str(exc), claimed_at)
         raise
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
-        repo.mark_send_failed(st.id, st.revision, error)
+        _record_failure(repo, st, error, claimed_at)
         raise SendRejectedError(f"sending {st.id} r{st.revision} failed: {error}") from exc
-    repo.mark_sent(st.id, st.revision, message_id)
+    if not repo.mark_sent(st.id, st.revision, message_id, claimed_at):
+        LOGGER.warning(
+            "statement %s r%s: SES accepted the mail (message id %s) but this send's claim "
+            "(taken at %s) had been taken over meanwhile; its outcome was not recorded",
+            st.id,
+            st.revision,
+            message_id,
+            claimed_at.isoformat(),
+        )
+        raise OutcomeRefusedError(
+            f"statement {st.id} r{st.revision}: SES accepted this send's mail (message id "
+            f"{message_id}), but its claim had expired and been taken over by another "
+            "send meanwhile, which records the statement's outcome; show it again"
+        )
     return replace(
         st,
         status=StatementStatus.SENT,

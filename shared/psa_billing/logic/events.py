@@ -303,7 +303,9 @@ class SendTask(Wire):
     statement_id: str = Field(alias="statementId")
     revision: int
     pdf_key: str = Field(alias="pdfKey")
-    again: bool = False  # an explicit re-send of a revision already sent
+    # An explicit re-send of a revision already sent; of a void notice, one whose outcome
+    # is unknown sent anyway.
+    again: bool = False
     # "void": the void notice of a void statement (docs/billing-rules.md "Void").
     notice: Literal["statement", "void"] = "statement"
 

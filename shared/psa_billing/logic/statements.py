@@ -5,7 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from psa_billing.domain.errors import BillingError
-from psa_billing.domain.statement import Statement, StatementStatus
+from psa_billing.domain.statement import (
+    Statement,
+    StatementStatus,
+    VoidNoticeState,
+    void_notice_refusal,
+)
 from psa_billing.logic.adjusting import (
     Change,
     Charge,
@@ -18,6 +23,7 @@ from psa_billing.logic.adjusting import (
 )
 from psa_billing.logic.delivery import (
     ClaimLostError,
+    OutcomeRefusedError,
     StatementNotFoundError,
     email_claimed,
     render_revision,
@@ -147,8 +153,12 @@ def _notify_void(
     orgs: OrgDirectory,
     sender: str,
     clock: Clock,
+    *,
+    anyway: bool = False,
 ) -> bool:
-    task = SendTask(statement_id=st.id, revision=st.revision, pdf_key=pdf_key, notice="void")
+    task = SendTask(
+        statement_id=st.id, revision=st.revision, pdf_key=pdf_key, notice="void", again=anyway
+    )
     result = send_void_notice(
         task, repo=repo, store=store, mailer=mailer, orgs=orgs, sender=sender, clock=clock
     )
@@ -183,14 +193,16 @@ def deliver(
     sender: str,
     clock: Clock,
     again: bool = False,
+    anyway: bool = False,
 ) -> Statement:
     """Render the current revision (kept in S3 once) and email it from memory (``again``:
     even if this revision was already sent: an explicit re-send). One read of the
     statement; raises NotSendableError when the revision was sent already, or is being
-    sent right now."""
+    sent right now. Of a void statement, a re-send emails its void notice (``anyway``:
+    even one whose outcome is unknown)."""
     st = load(repo, statement_id)
     if st.is_void:
-        return _resend_void_notice(st, repo, store, mailer, orgs, sender, clock, again)
+        return _resend_void_notice(st, repo, store, mailer, orgs, sender, clock, again, anyway)
     if st.status is StatementStatus.SENDING:
         raise NotSendableError(f"statement {statement_id} is being sent right now")
     if st.status is StatementStatus.SEND_UNKNOWN and not again:
@@ -223,6 +235,8 @@ def deliver(
             sent_at=clock(),
             claimed_at=claimed.claimed_at,
         )
+    except OutcomeRefusedError as exc:
+        raise NotSendableError(str(exc)) from exc
     except ClaimLostError as exc:
         raise NotSendableError(f"{exc}; show it and retry") from exc
 
@@ -236,22 +250,40 @@ def _resend_void_notice(
     sender: str,
     clock: Clock,
     again: bool,
+    anyway: bool,
 ) -> Statement:
     """A void statement is never sent again; a re-send of one that had been sent emails
-    its void notice, if that has not gone out yet (e.g. it failed)."""
-    if not again or st.sent_revision is None:
+    its void notice, if that has not gone out yet (e.g. it failed, or its claim was
+    released); one whose outcome is unknown only ``anyway``."""
+    if not again:
         raise NotSendableError(f"statement {st.id} is void; there is nothing to send")
-    if st.void_notice_sent_at is not None:
-        raise NotSendableError(f"statement {st.id} is void and its void notice was sent already")
+    refused = void_notice_refusal(
+        st,
+        anyway=anyway,
+        resend="`statements resend --anyway`",
+        mark_sent="`statements mark-sent`",
+    )
+    if refused:
+        raise NotSendableError(refused)
     key, _, _ = store_pdf(st, store, orgs)
-    if not _notify_void(st, key, repo, store, mailer, orgs, sender, clock):
-        raise NotSendableError(f"the void notice of {st.id} is being sent right now")
+    if not _notify_void(st, key, repo, store, mailer, orgs, sender, clock, anyway=anyway):
+        raise NotSendableError(f"the void notice of {st.id} changed meanwhile; show it again")
     return load(repo, st.id)
 
 
 def mark_sent(repo: StatementRepository, statement_id: str, *, actor: str) -> Statement:
-    """A person confirms that a send whose outcome was unknown did arrive."""
+    """A person confirms that a send whose outcome was unknown did arrive (of a void
+    statement: its void notice)."""
     st = load(repo, statement_id)
+    if st.is_void:
+        if st.void_notice is not VoidNoticeState.UNKNOWN:
+            raise NotSendableError(
+                f"statement {statement_id} is void and its void notice is "
+                f"{st.void_notice or 'not_needed'}: only a void notice whose outcome is "
+                "unknown can be marked sent"
+            )
+        repo.mark_void_notice_sent_by_person(statement_id, actor)
+        return load(repo, statement_id)
     if st.status is not StatementStatus.SEND_UNKNOWN:
         raise NotSendableError(
             f"statement {statement_id} is {st.status}: only a send whose outcome is "

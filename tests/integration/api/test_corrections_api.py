@@ -77,8 +77,9 @@ def test_voiding_a_sent_statement_emails_the_void_notice(
 ) -> None:
     _, t = admin
     (st,) = seed(repo, org_id, ["c1"])
-    assert repo.claim_for_sending(st.id, 0) is not None
-    repo.mark_sent(st.id, 0, "ses-1")
+    claimed = repo.claim_for_sending(st.id, 0)
+    assert claimed is not None and claimed.claimed_at is not None
+    assert repo.mark_sent(st.id, 0, "ses-1", claimed.claimed_at)
 
     resp = http.post(_url(st, "void"), json=VOID, headers=t)
 

@@ -456,3 +456,66 @@ def test_the_statement_page_offers_mark_as_sent_only_for_an_unknown_send(
     assert repo.get_statement(unknown.id).status is StatementStatus.SENT
     twice = client.post(f"/statements/{unknown.id}/mark-sent", data={**data, "idem": "b" * 32})
     assert twice.status_code == 409 and "only a send whose outcome is unknown" in twice.text
+
+
+def _form_key(page: str, action: str, *, anyway: bool = False) -> str:
+    """The one-time key of the page's form posting to ``action`` (``anyway``: the one
+    that sends a void notice anyway)."""
+    for opened in page.split("<form")[1:]:
+        form = opened.split("</form>", 1)[0]
+        if f'/{action}"' not in form or anyway != ('name="anyway"' in form):
+            continue
+        found = re.search(r'name="idem" value="([^"]+)"', form)
+        assert found
+        return found.group(1)
+    raise AssertionError(f"the page offers no {action} form (anyway={anyway})")
+
+
+def test_the_statement_page_shows_where_the_void_notice_stands_and_lets_a_person_decide(
+    api: Any, repo: Any, make_user: Any, org_id: str
+) -> None:
+    """docs/portal.md, the void notice: the page says whether it was sent, failed, is
+    being sent, was released or is unknown (with when it was claimed and handed to SES);
+    an unknown one is sent again only by "Send the void notice anyway", or marked sent."""
+    from tests.support import leave_notice_claim, mails, sent_then_voided
+
+    unknown, released, marked = seed(repo, org_id, ["c1", "c2", "c3"])
+    for st in (unknown, released, marked):
+        sent_then_voided(repo, st.id)
+        leave_notice_claim(repo, st.id, handed=st is not released)
+    client = _admin(api, make_user, org_id)
+
+    page = client.get(f"/statements/{released.id}").text
+    assert 'id="void-notice"' in page and "Released" in page and "nothing was sent" in page
+    assert 'id="void-notice-due"' in page and 'name="anyway"' not in page
+
+    page = client.get(f"/statements/{unknown.id}").text
+    assert 'id="void-notice-unknown"' in page and "<dt>Handed to SES</dt>" in page
+    plain = client.post(
+        f"/statements/{unknown.id}/resend",
+        data={"csrf_token": csrf_of(page), "idem": _form_key(page, "resend")},
+    )
+    assert plain.status_code == 409 and "may or may not have arrived" in plain.text
+    before = len(mails())
+    sent = client.post(
+        f"/statements/{unknown.id}/resend",
+        data={
+            "csrf_token": csrf_of(page),
+            "idem": _form_key(page, "resend", anyway=True),
+            "anyway": "1",
+        },
+    )
+    assert sent.status_code == 303, sent.text
+    shown = client.get(sent.headers["location"]).text
+    assert "The void notice was emailed." in shown and 'id="void-notice-unknown"' not in shown
+    assert len(mails()) == before + 1
+
+    page = client.get(f"/statements/{marked.id}").text
+    done = client.post(
+        f"/statements/{marked.id}/mark-sent",
+        data={"csrf_token": csrf_of(page), "idem": _form_key(page, "mark-sent")},
+    )
+    assert done.status_code == 303, done.text
+    shown = client.get(done.headers["location"]).text
+    assert "the customer has the void notice" in shown and "marked sent by" in shown
+    assert len(mails()) == before + 1

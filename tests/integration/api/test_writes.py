@@ -186,8 +186,10 @@ def test_send_then_send_again_is_refused_but_resend_works(
     assert resp.status_code == 200, resp.text
     assert resp.json()["sent"] is True
     assert workers.sent == [(st.id, 0, False)]
-    repo.claim_for_sending(st.id, 0)
-    repo.mark_sent(st.id, 0, "message-1")  # what the real send function records
+    claimed = repo.claim_for_sending(st.id, 0)
+    assert claimed is not None and claimed.claimed_at is not None
+    # What the real send function records, under its claim.
+    assert repo.mark_sent(st.id, 0, "message-1", claimed.claimed_at)
     again = http.post(f"/api/billing/statements/{st.id}/send", headers=t)
     assert again.status_code == 409 and again.json()["error"]["code"] == "not_sendable"
     resend = http.post(f"/api/billing/statements/{st.id}/resend", headers=t)

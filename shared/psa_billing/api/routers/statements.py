@@ -255,9 +255,10 @@ def _send(
     statement_id: str,
     again: bool,
     ctx: Any,
+    anyway: bool = False,
 ) -> JSONResponse:
     def work() -> tuple[int, dict[str, Any]]:
-        st, sent, pdf = uc.send(repo, workers, principal, statement_id, again=again)
+        st, sent, pdf = uc.send(repo, workers, principal, statement_id, again=again, anyway=anyway)
         doc = {"statement": uc.statement_view(st), "sent": sent, "pdfKey": pdf}
         return 200, SendPublic.model_validate(doc).model_dump(by_alias=True, mode="json")
 
@@ -265,7 +266,7 @@ def _send(
         key,
         principal=principal.subject,
         route=f"{route} {statement_id}",
-        body={},
+        body={"anyway": True} if anyway else {},
         work=work,
         lambda_context=ctx,
     )
@@ -299,8 +300,9 @@ def send(
     description=(
         "For a statement whose sender stopped after handing the mail to SES and before "
         "SES's answer was recorded: a person who checked with the customer records it as "
-        "sent (the actor is the signed-in user). Nothing is emailed. Any other status is "
-        "a 409 not_sendable with the reason."
+        "sent (the actor is the signed-in user). Of a void statement: its void notice "
+        "whose outcome is unknown (`void.notice.state` = `unknown`). Nothing is emailed. "
+        "Any other state is a 409 not_sendable with the reason."
     ),
 )
 def mark_sent(
@@ -334,6 +336,14 @@ def mark_sent(
     response_model=SendPublic,
     responses=documented(401, 403, 404, 409, 503),
     summary="Email the current revision again, even if it was sent",
+    description=(
+        "Of a void statement whose customer had been sent it: emails its void notice, "
+        "if that has not gone out (never tried, failed, or its claim released). A void "
+        "notice whose outcome is unknown (`void.notice.state` = `unknown`: handed to SES, "
+        "its answer never recorded) is a 409 not_sendable with the reason unless "
+        "`anyway=true` (a person who checked with the customer sends it anyway); "
+        "`mark-sent` records it as sent instead."
+    ),
 )
 def resend(
     principal: CurrentPrincipal,
@@ -344,5 +354,10 @@ def resend(
     route: Route,
     ctx: LambdaCtx,
     statement_id: StatementId,
+    anyway: Annotated[
+        bool, Query(description="A void notice whose outcome is unknown: send it anyway")
+    ] = False,
 ) -> JSONResponse:
-    return _send(principal, repo, workers, idem, key, route, statement_id, again=True, ctx=ctx)
+    return _send(
+        principal, repo, workers, idem, key, route, statement_id, again=True, ctx=ctx, anyway=anyway
+    )

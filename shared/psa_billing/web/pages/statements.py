@@ -65,6 +65,8 @@ DONE = {
     "sent": "The statement was emailed.",
     "resent": "The statement was emailed again.",
     "marked_sent": "Recorded as sent: the customer has the mail.",
+    "notice_sent": "The void notice was emailed.",
+    "notice_marked_sent": "Recorded as sent: the customer has the void notice.",
     "voided": (
         "The statement was voided. The next run for its month bills the period on a new statement."
     ),
@@ -263,16 +265,21 @@ def _send(
     *,
     again: bool,
 ) -> Response:
+    # A void notice whose outcome is unknown: the person sends it anyway.
+    anyway = again and form.get("anyway") == "1"
+
     def work() -> tuple[int, dict[str, Any]]:
-        done, _, _ = uc.send(repo, workers, page.principal, statement_id, again=again)
-        return 200, {"revision": done.revision}
+        done, _, _ = uc.send(
+            repo, workers, page.principal, statement_id, again=again, anyway=anyway
+        )
+        return 200, {"revision": done.revision, "void": done.is_void}
 
     try:
-        idem.run(
+        _, doc = idem.run(
             _one_time_key(form),
             principal=page.principal.subject,
             route=f"page {'resend' if again else 'send'} {statement_id}",
-            body={},
+            body={"anyway": True} if anyway else {},
             work=work,
         )
     except (BillingError, ApiError, WorkerFailedError) as exc:
@@ -285,7 +292,7 @@ def _send(
             title="The statement was not sent",
             message=str(exc) if status < 500 else "Sending is unavailable; try again shortly.",
         )
-    notice = "resent" if again else "sent"
+    notice = "notice_sent" if doc.get("void") else "resent" if again else "sent"
     back = form.get("back")
     if back:
         target = safe_next(back)
@@ -334,10 +341,10 @@ def mark_sent(
 
     def work() -> tuple[int, dict[str, Any]]:
         done = uc.mark_sent(repo, page.principal, statement_id)
-        return 200, {"revision": done.revision}
+        return 200, {"revision": done.revision, "void": done.is_void}
 
     try:
-        idem.run(
+        _, doc = idem.run(
             _one_time_key(form),
             principal=page.principal.subject,
             route=f"page mark-sent {statement_id}",
@@ -349,6 +356,10 @@ def mark_sent(
         if status == 404:
             raise
         return error_page(request, status, title="Not recorded as sent", message=str(exc))
+    if doc.get("void"):
+        return RedirectResponse(
+            f"/statements/{statement_id}?done=notice_marked_sent#void-notice", 303
+        )
     return RedirectResponse(f"/statements/{statement_id}?done=marked_sent#delivery", 303)
 
 
