@@ -470,6 +470,16 @@ def _change_of(change: dict[str, Any]) -> Change:
     raise InvalidAdjustmentError(f"unknown adjustment kind {kind!r}")
 
 
+# Statements with more lines than this get the new revision's PDF rendered on its first
+# request (the PDF route and every send render a missing revision), not inside the
+# adjusting request: a 10,000-line revision takes some 18 s to render on the render
+# function, which with the adjustment's own work would approach the API function's 28 s,
+# and a request stopped after its write would leave its Idempotency-Key in progress for
+# a retry to apply the adjustment twice (docs/reliability.md). 2,000 lines render in
+# about 4 s there.
+INLINE_RENDER_MAX_LINES = 2_000
+
+
 def adjust_statement(
     repo: StatementRepo,
     workers: StatementWorkers,
@@ -481,10 +491,11 @@ def adjust_statement(
     on_render_failure: Callable[[Exception], None],
 ) -> Statement:
     """Append one adjustment (validated against the current revision; a concurrent
-    one loses with a 409) and render the new revision's PDF. The pure rules are the
-    domain's (domain/adjustments.py); this is logic/statements.adjust without the
-    PDF/email imports the API function must not load; both build the adjustment with
-    logic/adjusting.build_adjustment."""
+    one loses with a 409) and render the new revision's PDF (for a statement of more
+    than INLINE_RENDER_MAX_LINES lines, on its first request instead). The pure
+    rules are the domain's (domain/adjustments.py); this is logic/statements.adjust
+    without the PDF/email imports the API function must not load; both build the
+    adjustment with logic/adjusting.build_adjustment."""
     wanted = _change_of(change)
     late_kind = isinstance(wanted, LateTimeChange)
     st = visible_statement(repo, principal, statement_id, write=True, with_inputs=late_kind)
@@ -496,11 +507,12 @@ def adjust_statement(
         st, wanted, at=at, actor=principal.actor, reason=change["reason"], late=late
     )
     repo.append_adjustment(st, adj)
-    try:
-        workers.render(st.id, adj.number)
-    except Exception as exc:
-        # The adjustment stands; the PDF is rendered on the next send or PDF request.
-        on_render_failure(exc)
+    if len(st.lines) <= INLINE_RENDER_MAX_LINES:
+        try:
+            workers.render(st.id, adj.number)
+        except Exception as exc:
+            # The adjustment stands; the PDF is rendered on the next send or PDF request.
+            on_render_failure(exc)
     adjusted = repo.get_statement(statement_id)
     assert adjusted is not None
     return adjusted

@@ -78,6 +78,26 @@ def test_a_credit_note_is_appended_by_the_signed_in_user(
     assert workers.rendered == [(st.id, 1)]  # the new revision's PDF was asked for
 
 
+def test_a_big_statements_adjusted_revision_is_rendered_on_its_first_pdf_request(
+    http: Any, repo: Any, org_id: str, admin: Any, workers: FakeWorkers, monkeypatch: Any
+) -> None:
+    """logic/billing_api.INLINE_RENDER_MAX_LINES: past it, the adjusting request does
+    not wait for the render function (it could outlast the API function); the PDF
+    route renders the missing revision when it is first asked for."""
+    from psa_billing.logic import billing_api
+
+    _, t = admin
+    (st,) = seed(repo, org_id, ["c1"])
+    monkeypatch.setattr(billing_api, "INLINE_RENDER_MAX_LINES", len(st.lines) - 1)
+    resp = http.post(f"/api/billing/statements/{st.id}/adjustments", json=CREDIT, headers=t)
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["revision"] == 1
+    assert workers.rendered == []
+    pdf = http.get(f"/api/billing/statements/{st.id}/pdf", headers=t, follow_redirects=False)
+    assert pdf.status_code == 302, pdf.text
+    assert workers.rendered == [(st.id, 1)]
+
+
 def test_an_edit_changes_one_line_and_keeps_the_original(
     http: Any, repo: Any, org_id: str, admin: Any, workers: FakeWorkers
 ) -> None:
