@@ -12,6 +12,16 @@ class ConcurrentChangeError(BillingError):
     """A conditional write lost to another writer; nothing was changed."""
 
 
+class AdjustmentAlreadyMadeError(BillingError):
+    """The same request (its Idempotency-Key, per person) already made an adjustment of
+    this statement; nothing was appended this time."""
+
+    def __init__(self, statement_id: str, number: int | None) -> None:
+        super().__init__(f"statement {statement_id}: this request already made adjustment {number}")
+        self.statement_id = statement_id
+        self.number = number
+
+
 class ChangedMeanwhileError(BillingError):
     """A conditional write lost to another writer; nothing was changed."""
 

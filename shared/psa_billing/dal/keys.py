@@ -79,6 +79,13 @@ def adjustment_sk(number: int) -> str:
     return f"ADJ#{number:05d}"
 
 
+def adjustment_request_pk(statement_id: str, request_hash: str) -> str:
+    """The record that one request (its Idempotency-Key, per signed-in person) made an
+    adjustment of this statement: in a partition of its own, so nothing that reads the
+    statement's partition meets it."""
+    return f"ADJREQ#{statement_id}#{request_hash}"
+
+
 def _version_suffix(version: int) -> str:
     """Version 1 keeps the keys statements always had (nothing is migrated); a re-bill
     after a void (docs/data-model.md "Billed once") sorts right after the void one's

@@ -206,6 +206,15 @@ class AdjustmentItem(Item, discriminator="adjustment"):
     entry_ids = UnicodeAttribute(null=True)  # late time: JSON list of the entries billed
 
 
+class AdjustmentRequestItem(Item, discriminator="adjustment_request"):
+    """Written in the adjustment's own transaction when the request carried an
+    Idempotency-Key: the same request, run again, finds it and appends nothing
+    (docs/reliability.md)."""
+
+    statement_id = UnicodeAttribute()
+    number = NumberAttribute()  # the adjustment the request made
+
+
 class CounterItem(Item, discriminator="counter"):
     """An organisation's statement number sequence: ``next`` is the number the next
     statement gets (a count, not money)."""

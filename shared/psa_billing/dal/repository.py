@@ -24,9 +24,10 @@ from pynamodb.transactions import TransactWrite
 
 from psa_billing.dal import keys
 from psa_billing.dal.errors import is_transient
-from psa_billing.dal.failures import ConcurrentChangeError
+from psa_billing.dal.failures import AdjustmentAlreadyMadeError, ConcurrentChangeError
 from psa_billing.dal.models import (
     AdjustmentItem,
+    AdjustmentRequestItem,
     ContractItem,
     CounterItem,
     CustomerItem,
@@ -50,6 +51,7 @@ from psa_billing.dal.serde import (
     ENTRY_ATTRIBUTES,
     adjustment_from,
     adjustment_item,
+    adjustment_request_item,
     contract_from,
     counter_item,
     customer_from,
@@ -417,15 +419,25 @@ class DynamoRepository:
             delivery_events=tuple(deliveries),
         )
 
-    def append_adjustment(self, st: Statement, adj: Adjustment) -> None:
+    def append_adjustment(
+        self, st: Statement, adj: Adjustment, *, request_key: str | None = None
+    ) -> None:
         """One TransactWriteItems: the adjustment, appended, and the statement's revision
         raised from the one the adjustment was validated against. A concurrent
         adjustment, or one while the statement is being emailed or after it was voided,
-        is refused (so concurrent late-time adjustments bill their entries once)."""
+        is refused (so concurrent late-time adjustments bill their entries once).
+
+        ``request_key`` (who asked and their Idempotency-Key): the same transaction
+        writes that the request made this adjustment, only if it made none before, so a
+        request run twice (its idempotency record lost, or left in progress by a stopped
+        function) appends once: AdjustmentAlreadyMadeError the second time."""
         item = adjustment_item(st, adj)
         target = statement_handle(st.id)
+        marker = adjustment_request_item(st, adj, request_key) if request_key else None
         try:
             with TransactWrite(connection=self._tx_connection()) as tx:
+                if marker is not None:
+                    tx.save(marker, condition=AdjustmentRequestItem.pk.does_not_exist())
                 tx.save(item, condition=AdjustmentItem.pk.does_not_exist())
                 tx.update(
                     target,
@@ -441,6 +453,13 @@ class DynamoRepository:
                 )
         except TransactWriteError as exc:
             if _is_condition_failure(exc):
+                if marker is not None:
+                    try:
+                        made = AdjustmentRequestItem.get(marker.pk, marker.sk, consistent_read=True)
+                    except DoesNotExist:
+                        pass
+                    else:
+                        raise AdjustmentAlreadyMadeError(st.id, int(made.number)) from exc
                 raise ConcurrentChangeError(
                     f"statement {st.id} changed meanwhile (adjusted, being sent or voided); "
                     "show it again and retry"

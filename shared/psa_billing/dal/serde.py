@@ -9,6 +9,7 @@ organisation's runs, leases, the API's own data and the InvoiceNinja sync's stat
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -23,6 +24,7 @@ from psa_billing.dal.bodies import INLINE_LIMIT, StatementBodies, body_key, defa
 from psa_billing.dal.models import (
     ActiveRunItem,
     AdjustmentItem,
+    AdjustmentRequestItem,
     ContractItem,
     CounterItem,
     CustomerItem,
@@ -524,6 +526,21 @@ def adjustment_item(st: Statement, adj: Adjustment) -> AdjustmentItem:
         amount=dec(adj.amount),
         lines=lines_to_json(adj.lines) if adj.lines else None,
         entry_ids=json.dumps(list(adj.entry_ids)) if adj.entry_ids else None,
+    )
+
+
+def adjustment_request_item(
+    st: Statement, adj: Adjustment, request_key: str
+) -> AdjustmentRequestItem:
+    """``request_key`` is the caller's scoped key (who asked, and their Idempotency-Key);
+    only its hash is stored."""
+    digest = hashlib.sha256(request_key.encode()).hexdigest()[:40]
+    return AdjustmentRequestItem(
+        pk=keys.adjustment_request_pk(st.id, digest),
+        sk=keys.RECORD_SK,
+        org_id=st.org_id,
+        statement_id=st.id,
+        number=adj.number,
     )
 
 

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from psa_billing.auth.errors import ForbiddenError
 from psa_billing.auth.roles import Principal
 from psa_billing.dal.access import ActiveRun, OrgRun, StatementPosition
+from psa_billing.dal.failures import AdjustmentAlreadyMadeError
 from psa_billing.dal.keys import pdf_key
 from psa_billing.domain.adjustments import Adjustment, AdjustmentKind
 from psa_billing.domain.calendar import ensure_period_ended
@@ -60,7 +61,9 @@ class StatementRepo(Protocol):
     def get_statement(
         self, statement_id: str, *, with_inputs: bool = False
     ) -> Statement | None: ...
-    def append_adjustment(self, st: Statement, adj: Adjustment) -> None: ...
+    def append_adjustment(
+        self, st: Statement, adj: Adjustment, *, request_key: str | None = None
+    ) -> None: ...
     def void_statement(self, st: Statement, adj: Adjustment) -> None: ...
     def mark_sent_by_person(self, statement_id: str, revision: int, actor: str) -> None: ...
     def mark_void_notice_sent_by_person(self, statement_id: str, actor: str) -> None: ...
@@ -489,8 +492,13 @@ def adjust_statement(
     *,
     clock: Callable[[], datetime],
     on_render_failure: Callable[[Exception], None],
+    request_key: str | None = None,
 ) -> Statement:
-    """Append one adjustment (validated against the current revision; a concurrent
+    """``request_key``: the request's Idempotency-Key; a request run again (its record
+    lost, or left in progress by a stopped function) appends nothing and answers the
+    statement as it is (dal/repository.append_adjustment).
+
+    Append one adjustment (validated against the current revision; a concurrent
     one loses with a 409) and render the new revision's PDF (for a statement of more
     than INLINE_RENDER_MAX_LINES lines, on its first request instead). The pure
     rules are the domain's (domain/adjustments.py); this is logic/statements.adjust
@@ -506,7 +514,13 @@ def adjust_statement(
     adj = build_adjustment(
         st, wanted, at=at, actor=principal.actor, reason=change["reason"], late=late
     )
-    repo.append_adjustment(st, adj)
+    scoped = f"{principal.subject}\n{request_key}" if request_key else None
+    try:
+        repo.append_adjustment(st, adj, request_key=scoped)
+    except AdjustmentAlreadyMadeError:
+        done = repo.get_statement(statement_id)
+        assert done is not None
+        return done
     if len(st.lines) <= INLINE_RENDER_MAX_LINES:
         try:
             workers.render(st.id, adj.number)

@@ -171,6 +171,34 @@ def test_a_retry_with_the_same_idempotency_key_changes_nothing(
     assert fresh.status_code == 201 and fresh.json()["revision"] == 2
 
 
+def test_a_request_run_again_after_its_idempotency_record_is_gone_adjusts_once(
+    http: Any, repo: Any, org_id: str, admin: Any, workers: FakeWorkers
+) -> None:
+    """An API function stopped after the adjustment's write leaves its Idempotency-Key's
+    record in progress until the function's deadline; a retry after that runs the use
+    case again. The adjustment's own transaction records the request, so it appends
+    once (docs/reliability.md). Deleting the key's records stands in for the deadline."""
+    import boto3
+
+    from psa_billing.api.settings import get_api_settings
+
+    _, t = admin
+    (st,) = seed(repo, org_id, ["c1"])
+    url = f"/api/billing/statements/{st.id}/adjustments"
+    headers = {**t, "Idempotency-Key": f"stopped-{org_id}"}
+    first = http.post(url, json=CREDIT, headers=headers)
+    assert first.status_code == 201 and first.json()["revision"] == 1
+    table = boto3.resource("dynamodb").Table(get_api_settings().idempotency_table)
+    for record in table.scan()["Items"]:
+        table.delete_item(Key={"id": record["id"]})
+    again = http.post(url, json=CREDIT, headers=headers)
+    assert again.status_code == 201, again.text
+    assert again.json()["revision"] == 1
+    assert len(repo.get_statement(st.id).adjustments) == 1
+    fresh = http.post(url, json=CREDIT, headers={**t, "Idempotency-Key": f"next-{org_id}"})
+    assert fresh.status_code == 201 and fresh.json()["revision"] == 2
+
+
 def test_concurrent_adjustments_never_lose_one(
     http: Any, api: Any, repo: Any, org_id: str, admin: Any, workers: FakeWorkers
 ) -> None:

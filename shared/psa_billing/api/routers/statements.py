@@ -185,6 +185,7 @@ def adjust(
             change,
             clock=utc_now,
             on_render_failure=_log_render_failure,
+            request_key=key,
         )
         return 201, StatementPublic.model_validate(uc.statement_view(st)).model_dump(
             by_alias=True, mode="json"

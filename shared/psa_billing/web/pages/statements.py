@@ -225,6 +225,7 @@ def adjust(
             on_render_failure=lambda exc: logger.warning(
                 "render after adjustment failed", extra={"errorType": type(exc).__name__}
             ),
+            request_key=_one_time_key(form),
         )
         return 201, {"revision": done.revision}
 
