@@ -15,6 +15,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from starlette.responses import JSONResponse
+
 from psa_billing.api.errors import IdempotencyInProgressError, IdempotencyReuseError
 
 Answer = tuple[int, dict[str, Any]]
@@ -88,3 +90,24 @@ class Idempotency:
                 "a request with this Idempotency-Key is still being processed; retry shortly"
             ) from None
         return int(out["status"]), dict(out["body"])
+
+    def respond(
+        self,
+        key: str | None,
+        *,
+        principal: str,
+        route: str,
+        body: Any,
+        work: Callable[[], Answer],
+        lambda_context: Any = None,
+    ) -> JSONResponse:
+        """``run``, answered as JSON with the first answer's status (the API's writes)."""
+        status, doc = self.run(
+            key,
+            principal=principal,
+            route=route,
+            body=body,
+            work=work,
+            lambda_context=lambda_context,
+        )
+        return JSONResponse(doc, status_code=status)

@@ -77,7 +77,7 @@ def put_billing(
         )
         return 200, CustomerBillingPublic.model_validate(doc).model_dump(by_alias=True)
 
-    status, doc = idem.run(
+    return idem.respond(
         key,
         principal=principal.subject,
         route=f"{route} {org_id} {customer_id}",
@@ -85,4 +85,3 @@ def put_billing(
         work=work,
         lambda_context=ctx,
     )
-    return JSONResponse(doc, status_code=status)

@@ -60,7 +60,7 @@ def put_org(
         doc = uc.put_org(repo, access, principal, org_id, change)
         return 200, OrgPublic.model_validate(doc).model_dump(by_alias=True)
 
-    status, doc = idem.run(
+    return idem.respond(
         key,
         principal=principal.subject,
         route=f"{route} {org_id}",
@@ -68,4 +68,3 @@ def put_org(
         work=work,
         lambda_context=ctx,
     )
-    return JSONResponse(doc, status_code=status)

@@ -59,10 +59,9 @@ def start_run(
         )
         return 202, started
 
-    status, doc = idem.run(
+    return idem.respond(
         key, principal=principal.subject, route=route, body=request, work=work, lambda_context=ctx
     )
-    return JSONResponse(doc, status_code=status)
 
 
 @router.get(

@@ -23,6 +23,7 @@ from psa_billing.api.deps import (
     utc_now,
 )
 from psa_billing.api.errors import documented, logger
+from psa_billing.api.idempotency import Idempotency
 from psa_billing.api.schemas import (
     AdjustmentCreate,
     PeriodText,
@@ -191,7 +192,7 @@ def adjust(
             by_alias=True, mode="json"
         )
 
-    status, doc = idem.run(
+    return idem.respond(
         key,
         principal=principal.subject,
         route=f"{route} {statement_id}",
@@ -199,7 +200,6 @@ def adjust(
         work=work,
         lambda_context=ctx,
     )
-    return JSONResponse(doc, status_code=status)
 
 
 @router.post(
@@ -235,7 +235,7 @@ def void(
             by_alias=True, mode="json"
         )
 
-    status, doc = idem.run(
+    return idem.respond(
         key,
         principal=principal.subject,
         route=f"{route} {statement_id}",
@@ -243,14 +243,13 @@ def void(
         work=work,
         lambda_context=ctx,
     )
-    return JSONResponse(doc, status_code=status)
 
 
 def _send(
     principal: Any,
     repo: Any,
     workers: Any,
-    idem: Any,
+    idem: Idempotency,
     key: str | None,
     route: str,
     statement_id: str,
@@ -263,7 +262,7 @@ def _send(
         doc = {"statement": uc.statement_view(st), "sent": sent, "pdfKey": pdf}
         return 200, SendPublic.model_validate(doc).model_dump(by_alias=True, mode="json")
 
-    status, doc = idem.run(
+    return idem.respond(
         key,
         principal=principal.subject,
         route=f"{route} {statement_id}",
@@ -271,7 +270,6 @@ def _send(
         work=work,
         lambda_context=ctx,
     )
-    return JSONResponse(doc, status_code=status)
 
 
 @router.post(
@@ -321,7 +319,7 @@ def mark_sent(
             by_alias=True, mode="json"
         )
 
-    status, doc = idem.run(
+    return idem.respond(
         key,
         principal=principal.subject,
         route=f"{route} {statement_id}",
@@ -329,7 +327,6 @@ def mark_sent(
         work=work,
         lambda_context=ctx,
     )
-    return JSONResponse(doc, status_code=status)
 
 
 @router.post(
