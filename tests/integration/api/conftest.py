@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from psa_billing.api import deps as api_deps
 from psa_billing.auth import totp
 
 
@@ -100,3 +101,50 @@ def sign_in(http: httpx.Client) -> Callable[[User], dict[str, Any]]:
 def bearer(tokens: dict[str, Any] | str) -> dict[str, str]:
     token = tokens if isinstance(tokens, str) else tokens["accessToken"]
     return {"authorization": f"Bearer {token}"}
+
+
+# Route tests' stand-in for the render and send functions, and a signed-in ADMIN
+# (test_writes.py, test_corrections_api.py).
+class FakeWorkers:
+    """Stands in for the render and send functions in route tests (the real ones are
+    invoked through Lambda in test_workers_through_lambda)."""
+
+    def __init__(self) -> None:
+        self.rendered: list[tuple[str, int]] = []
+        self.sent: list[tuple[str, int, bool]] = []
+        self.notices: list[tuple[str, int, str]] = []
+
+    def render(self, statement_id: str, revision: int) -> str:
+        self.rendered.append((statement_id, revision))
+        return f"statements/fake/{statement_id}-r{revision}.pdf"
+
+    def send(
+        self,
+        statement_id: str,
+        revision: int,
+        pdf_key: str,
+        *,
+        again: bool,
+        notice: str = "statement",
+    ) -> bool:
+        if notice == "void":
+            self.notices.append((statement_id, revision, pdf_key))
+        else:
+            self.sent.append((statement_id, revision, again))
+        return True
+
+
+@pytest.fixture
+def workers(api: Any) -> Iterator[FakeWorkers]:
+    fake = FakeWorkers()
+    api.app.dependency_overrides[api_deps.workers] = lambda: fake
+    try:
+        yield fake
+    finally:
+        api.app.dependency_overrides.pop(api_deps.workers, None)
+
+
+@pytest.fixture
+def admin(make_user: Any, sign_in: Any, org_id: str) -> tuple[Any, dict[str, str]]:
+    user = make_user({org_id: "ADMIN"})
+    return user, bearer(sign_in(user))

@@ -5,42 +5,23 @@ changing nothing, and the statement's page listing late entries waiting."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from psa_billing import runtime
-from psa_billing.api import deps
 from psa_billing.domain.adjustments import AdjustmentKind
 from psa_billing.domain.rules import compute_statement
 from psa_billing.domain.run import CustomerOutcome, Outcome
 from psa_billing.domain.statement import Statement, StatementStatus
 from psa_billing.logic.importing import import_document
 from psa_billing.runtime import utc_now
-from tests.integration.api.conftest import bearer
+from tests.integration.api.conftest import FakeWorkers, bearer
 from tests.integration.api.seed import PERIOD, seed
-from tests.integration.api.test_writes import FakeWorkers
 from tests.support import load_demo
 
 VOID = {"reason": "issued for the wrong month"}
-
-
-@pytest.fixture
-def workers(api: Any) -> Iterator[FakeWorkers]:
-    fake = FakeWorkers()
-    api.app.dependency_overrides[deps.workers] = lambda: fake
-    try:
-        yield fake
-    finally:
-        api.app.dependency_overrides.pop(deps.workers, None)
-
-
-@pytest.fixture
-def admin(make_user: Any, sign_in: Any, org_id: str) -> tuple[Any, dict[str, str]]:
-    user = make_user({org_id: "ADMIN"})
-    return user, bearer(sign_in(user))
 
 
 def _url(st: Statement, what: str) -> str:

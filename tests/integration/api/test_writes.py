@@ -4,61 +4,14 @@ who did it is the signed-in user; retries with an Idempotency-Key change nothing
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from psa_billing.api import deps
-from tests.integration.api.conftest import bearer
+from tests.integration.api.conftest import FakeWorkers, bearer
 from tests.integration.api.seed import seed
 
 CREDIT = {"kind": "credit", "amount": "10.00", "description": "Goodwill", "reason": "outage"}
-
-
-class FakeWorkers:
-    """Stands in for the render and send functions in route tests (the real ones are
-    invoked through Lambda in test_workers_through_lambda)."""
-
-    def __init__(self) -> None:
-        self.rendered: list[tuple[str, int]] = []
-        self.sent: list[tuple[str, int, bool]] = []
-        self.notices: list[tuple[str, int, str]] = []
-
-    def render(self, statement_id: str, revision: int) -> str:
-        self.rendered.append((statement_id, revision))
-        return f"statements/fake/{statement_id}-r{revision}.pdf"
-
-    def send(
-        self,
-        statement_id: str,
-        revision: int,
-        pdf_key: str,
-        *,
-        again: bool,
-        notice: str = "statement",
-    ) -> bool:
-        if notice == "void":
-            self.notices.append((statement_id, revision, pdf_key))
-        else:
-            self.sent.append((statement_id, revision, again))
-        return True
-
-
-@pytest.fixture
-def workers(api: Any) -> Iterator[FakeWorkers]:
-    fake = FakeWorkers()
-    api.app.dependency_overrides[deps.workers] = lambda: fake
-    try:
-        yield fake
-    finally:
-        api.app.dependency_overrides.pop(deps.workers, None)
-
-
-@pytest.fixture
-def admin(make_user: Any, sign_in: Any, org_id: str) -> tuple[Any, dict[str, str]]:
-    user = make_user({org_id: "ADMIN"})
-    return user, bearer(sign_in(user))
 
 
 def test_a_credit_note_is_appended_by_the_signed_in_user(
